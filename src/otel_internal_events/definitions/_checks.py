@@ -1,0 +1,118 @@
+"""Rules that span files: metrics against the events they name, duplicates."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from ..errors import DefinitionError
+from ._model import IDENTIFIERS, SUM_OPERATOR, EventDefinition, EventRule, MetricDefinition
+from ._schema import field_path
+from ._yaml import LineFinder
+
+__all__ = ["check_tree"]
+
+Problem = tuple[str, list[str | int], str]
+
+
+def check_tree(
+    events: Sequence[EventDefinition], metrics: Sequence[MetricDefinition]
+) -> list[DefinitionError]:
+    """Every cross-file problem, once each (an expanded metric file is checked once)."""
+    problems: dict[Problem, None] = {}
+    by_name: dict[str, EventDefinition] = {}
+    for event in events:
+        first = by_name.setdefault(event.action, event)
+        if first is not event:
+            problems[(event.path, ["action"], f"duplicate event '{event.action}' (also in {first.path})")] = (
+                None
+            )
+    key_paths: dict[str, MetricDefinition] = {}
+    for metric in metrics:
+        first_metric = key_paths.setdefault(metric.key_path, metric)
+        if first_metric is not metric:
+            problems[
+                (
+                    metric.path,
+                    ["key_path"],
+                    f"duplicate key_path '{metric.key_path}' (also in {first_metric.path})",
+                )
+            ] = None
+        if metric.data_source == "internal_events":
+            for problem in _check_metric(metric, by_name):
+                problems[problem] = None
+    return [
+        DefinitionError(path, field_path(parts), message, _line(path, parts))
+        for path, parts, message in problems
+    ]
+
+
+def _line(path: str, parts: list[str | int]) -> int | None:
+    return LineFinder(Path(path)).line_of(parts)
+
+
+def _check_metric(metric: MetricDefinition, events: dict[str, EventDefinition]) -> Iterator[Problem]:
+    path = metric.path
+    if metric.time_frame == "none":
+        yield path, ["time_frame"], "internal_events metrics need 7d, 28d or all, not none"
+    kinds = {rule.kind for rule in metric.rules}
+    if len(kinds) > 1:
+        yield path, ["events"], f"one metric cannot mix {' and '.join(sorted(kinds))} rules"
+    uniques = {rule.unique for rule in metric.rules if rule.unique}
+    if len(uniques) > 1:
+        yield path, ["events"], f"all events must count the same unique identifier, got {sorted(uniques)}"
+    if uniques and metric.time_frame == "all":
+        yield path, ["time_frame"], "unique metrics allow only 7d and 28d time frames, not all"
+    for index, rule in enumerate(metric.rules):
+        event = events.get(rule.event)
+        if event is None:
+            hint = _closest(rule.event, events)
+            yield path, ["events", index, "name"], f"unknown event '{rule.event}'{hint}"
+            continue
+        yield from _check_rule(path, index, rule, event)
+
+
+def _check_rule(path: str, index: int, rule: EventRule, event: EventDefinition) -> Iterator[Problem]:
+    declared = event.additional_properties
+    if rule.unique in IDENTIFIERS and rule.unique not in event.identifiers:
+        shown = ", ".join(sorted(event.identifiers)) or "none"
+        yield (
+            path,
+            ["events", index, "unique"],
+            f"'{rule.unique}.id' is not an identifier of event '{event.action}' (declared: {shown})",
+        )
+    elif rule.unique is not None and rule.unique not in IDENTIFIERS and rule.unique not in declared:
+        yield (
+            path,
+            ["events", index, "unique"],
+            f"'{rule.unique}' is not an additional property of event '{event.action}'"
+            f" (declared: {', '.join(sorted(declared)) or 'none'})",
+        )
+    if rule.operator == SUM_OPERATOR:
+        if rule.unique:
+            yield path, ["events", index, "operator"], "sum(value) cannot be combined with unique"
+        if "value" not in declared:
+            yield (
+                path,
+                ["events", index, "operator"],
+                f"sum(value) needs event '{event.action}' to declare the additional property 'value'",
+            )
+    for key, value in rule.filter:
+        prop = declared.get(key)
+        if prop is None:
+            yield (
+                path,
+                ["events", index, "filter", key],
+                f"'{key}' is not an additional property of event '{event.action}'"
+                f" (declared: {', '.join(sorted(declared)) or 'none'})",
+            )
+        elif prop.type == "string" and not isinstance(value, str):
+            yield path, ["events", index, "filter", key], f"expected a string for '{key}', got {value!r}"
+        elif prop.type == "number" and (isinstance(value, str | bool)):
+            yield path, ["events", index, "filter", key], f"expected a number for '{key}', got {value!r}"
+
+
+def _closest(name: str, events: dict[str, EventDefinition]) -> str:
+    match = difflib.get_close_matches(name, list(events), n=1)
+    return f"; did you mean '{match[0]}'?" if match else ""
