@@ -1,0 +1,16 @@
+"""Command group and shared options."""
+
+from __future__ import annotations
+
+import click
+
+from ._validate import validate
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="otel-internal-events")
+def main() -> None:
+    """GitLab-style Internal Events on OpenTelemetry: definitions, tracking, metrics."""
+
+
+main.add_command(validate)

@@ -1,0 +1,31 @@
+"""Finding the definition folders of the current project."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from ..config import ENV_PREFIX
+
+
+def find_definition_roots(paths: tuple[str, ...]) -> tuple[str, ...]:
+    """The given paths; else ``OTEL_INTERNAL_EVENTS_DEFINITIONS``; else ``definitions/`` found
+    in the working directory or the nearest parent that has one (stopping at a project root)."""
+    if paths:
+        return paths
+    from_env = os.environ.get(ENV_PREFIX + "DEFINITIONS")
+    if from_env:
+        return tuple(p for p in from_env.split(os.pathsep) if p)
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        candidate = folder / "definitions"
+        if candidate.is_dir():
+            return (os.path.relpath(candidate),)
+        if (folder / "pyproject.toml").exists() or (folder / ".git").exists():
+            break
+    raise click.UsageError(
+        "no definitions/ folder found in this project; pass the folder, e.g. "
+        "'otel-internal-events validate path/to/definitions'"
+    )

@@ -1,0 +1,155 @@
+"""One frozen :class:`Settings` object, and every ``OTEL_INTERNAL_EVENTS_*`` variable.
+
+Precedence: an explicit argument to :func:`otel_internal_events.configure`, then the
+environment variable, then the default. An unknown setting, or an unknown
+``OTEL_INTERNAL_EVENTS_*`` variable (a typo), is a :class:`ConfigurationError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from .errors import ConfigurationError
+
+__all__ = ["ENV_PREFIX", "Settings", "settings_from_env"]
+
+ENV_PREFIX = "OTEL_INTERNAL_EVENTS_"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(f"expected one of {sorted(_TRUE | _FALSE - {''})}")
+
+
+def _paths(value: str) -> tuple[str, ...]:
+    return tuple(part for part in value.split(os.pathsep) if part)
+
+
+def _names(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError("must be a positive integer")
+    return number
+
+
+def _env(name: str, parse: Callable[[str], Any], doc: str) -> Any:
+    return {"env": ENV_PREFIX + name, "parse": parse, "doc": doc}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything that can be configured. Build one with :meth:`from_env` or ``configure()``."""
+
+    definitions: tuple[str, ...] = field(
+        default=("definitions",),
+        metadata=_env("DEFINITIONS", _paths, "Definition folders, os.pathsep-separated."),
+    )
+    strict: bool = field(
+        default=False,
+        metadata=_env("STRICT", _bool, "Raise typed errors on bad tracking calls (tests, development)."),
+    )
+    redis_url: str | None = field(
+        default=None,
+        metadata=_env(
+            "REDIS_URL", str, "Redis server for counters; falls back to REDIS_URL; none: embedded server."
+        ),
+    )
+    key_prefix: str = field(
+        default="",
+        metadata=_env("KEY_PREFIX", str, "Prefix of every Redis key, so that apps can share a server."),
+    )
+    exporters: tuple[str, ...] = field(
+        default=("redis",),
+        metadata=_env("EXPORTERS", _names, "Comma-separated: redis, otlp, snowplow, or none."),
+    )
+    otlp_endpoint: str | None = field(
+        default=None,
+        metadata=_env("OTLP_ENDPOINT", str, "OTLP/HTTP logs endpoint for the otlp exporter."),
+    )
+    max_queue_size: int = field(
+        default=131_072,
+        metadata=_env("MAX_QUEUE_SIZE", _positive, "Records held for export before new ones are dropped."),
+    )
+    max_export_batch_size: int = field(
+        default=4096,
+        metadata=_env("MAX_EXPORT_BATCH_SIZE", _positive, "Records per export (one Redis round trip)."),
+    )
+    schedule_delay_millis: int = field(
+        default=200,
+        metadata=_env("SCHEDULE_DELAY_MILLIS", _positive, "Longest wait before a partial batch is exported."),
+    )
+    export_timeout_millis: int = field(
+        default=10_000,
+        metadata=_env("EXPORT_TIMEOUT_MILLIS", _positive, "Time limit of one export attempt."),
+    )
+    retry_timeout_millis: int = field(
+        default=30_000,
+        metadata=_env("RETRY_TIMEOUT_MILLIS", _positive, "How long a failing export is retried."),
+    )
+    clock: Callable[[], int] = field(
+        default=time.time_ns,
+        compare=False,
+        metadata={"doc": "Returns the current time in ns since the epoch; settable for tests and demos."},
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``overrides``, then the environment, then the defaults."""
+        return settings_from_env(environ, **overrides)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` applied (unknown names are errors)."""
+        _check_names(changes)
+        return dataclasses.replace(self, **changes)
+
+
+def _check_names(names: Mapping[str, Any]) -> None:
+    known = {f.name for f in fields(Settings)}
+    unknown = sorted(set(names) - known)
+    if unknown:
+        raise ConfigurationError(
+            f"unknown setting(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+        )
+
+
+def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build :class:`Settings`; see the module docstring for the precedence."""
+    environ = os.environ if environ is None else environ
+    _check_names(overrides)
+    by_env = {f.metadata["env"]: f for f in fields(Settings) if "env" in f.metadata}
+    unknown = sorted(k for k in environ if k.startswith(ENV_PREFIX) and k not in by_env)
+    if unknown:
+        raise ConfigurationError(
+            f"unknown environment variable(s): {', '.join(unknown)} (known: {', '.join(sorted(by_env))})"
+        )
+    values: dict[str, Any] = {}
+    for env, spec in by_env.items():
+        if spec.name in overrides or env not in environ:
+            continue
+        try:
+            values[spec.name] = spec.metadata["parse"](environ[env])
+        except ValueError as exc:
+            raise ConfigurationError(f"{env}={environ[env]!r}: {exc}") from None
+    if "redis_url" not in values and "redis_url" not in overrides and environ.get("REDIS_URL"):
+        values["redis_url"] = environ["REDIS_URL"]
+    values.update(overrides)
+    if isinstance(values.get("definitions"), str | os.PathLike):
+        values["definitions"] = (os.fspath(values["definitions"]),)
+    elif "definitions" in values:
+        values["definitions"] = tuple(os.fspath(p) for p in values["definitions"])
+    return Settings(**values)
