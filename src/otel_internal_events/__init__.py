@@ -1,5 +1,51 @@
-"""otel-internal-events: GitLab-style Internal Events on OpenTelemetry."""
+"""otel-internal-events: GitLab-style Internal Events on OpenTelemetry.
 
-from .errors import DefinitionError, DefinitionsInvalidError
+Define events and metrics in YAML, call :func:`track_internal_event`, read metric values.
+"""
 
-__all__ = ["DefinitionError", "DefinitionsInvalidError"]
+from ._api import (
+    InternalEvents,
+    InternalEventsTracking,
+    flush,
+    metric_value,
+    report,
+    track_internal_event,
+    with_batched_redis_writes,
+)
+from ._pipeline import configure, shutdown
+from .config import Settings
+from .errors import (
+    ConfigurationError,
+    DefinitionError,
+    DefinitionsInvalidError,
+    InternalEventsError,
+    InvalidPropertyError,
+    InvalidPropertyTypeError,
+    MissingIdentifierError,
+    TrackingError,
+    UnknownEventError,
+    UnknownMetricError,
+)
+
+__all__ = [
+    "ConfigurationError",
+    "DefinitionError",
+    "DefinitionsInvalidError",
+    "InternalEvents",
+    "InternalEventsError",
+    "InternalEventsTracking",
+    "InvalidPropertyError",
+    "InvalidPropertyTypeError",
+    "MissingIdentifierError",
+    "Settings",
+    "TrackingError",
+    "UnknownEventError",
+    "UnknownMetricError",
+    "configure",
+    "flush",
+    "metric_value",
+    "report",
+    "shutdown",
+    "track_internal_event",
+    "with_batched_redis_writes",
+]

@@ -14,20 +14,22 @@ from ._yaml import LineFinder
 __all__ = ["check_tree"]
 
 Problem = tuple[str, list[str | int], str]
+# The same problem as a hashable key (field path as a tuple), to report it once.
+_Key = tuple[str, tuple[str | int, ...], str]
 
 
 def check_tree(
     events: Sequence[EventDefinition], metrics: Sequence[MetricDefinition]
 ) -> list[DefinitionError]:
     """Every cross-file problem, once each (an expanded metric file is checked once)."""
-    problems: dict[Problem, None] = {}
+    problems: dict[_Key, None] = {}
     by_name: dict[str, EventDefinition] = {}
     for event in events:
         first = by_name.setdefault(event.action, event)
         if first is not event:
-            problems[(event.path, ["action"], f"duplicate event '{event.action}' (also in {first.path})")] = (
-                None
-            )
+            problems[
+                (event.path, ("action",), f"duplicate event '{event.action}' (also in {first.path})")
+            ] = None
     key_paths: dict[str, MetricDefinition] = {}
     for metric in metrics:
         first_metric = key_paths.setdefault(metric.key_path, metric)
@@ -35,21 +37,21 @@ def check_tree(
             problems[
                 (
                     metric.path,
-                    ["key_path"],
+                    ("key_path",),
                     f"duplicate key_path '{metric.key_path}' (also in {first_metric.path})",
                 )
             ] = None
         if metric.data_source == "internal_events":
-            for problem in _check_metric(metric, by_name):
-                problems[problem] = None
+            for path, parts, message in _check_metric(metric, by_name):
+                problems[(path, tuple(parts), message)] = None
     return [
         DefinitionError(path, field_path(parts), message, _line(path, parts))
         for path, parts, message in problems
     ]
 
 
-def _line(path: str, parts: list[str | int]) -> int | None:
-    return LineFinder(Path(path)).line_of(parts)
+def _line(path: str, parts: tuple[str | int, ...]) -> int | None:
+    return LineFinder(Path(path)).line_of(list(parts))
 
 
 def _check_metric(metric: MetricDefinition, events: dict[str, EventDefinition]) -> Iterator[Problem]:

@@ -1,0 +1,150 @@
+"""The public tracking API, named as GitLab's."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from . import _pipeline
+from .metrics import MetricValue
+
+__all__ = [
+    "InternalEvents",
+    "InternalEventsTracking",
+    "flush",
+    "metric_value",
+    "report",
+    "track_internal_event",
+    "with_batched_redis_writes",
+]
+
+
+def track_internal_event(
+    event: str,
+    *,
+    user: Any = None,
+    namespace: Any = None,
+    project: Any = None,
+    additional_properties: Mapping[str, Any] | None = None,
+    feature_enabled_by_namespace_ids: Iterable[int] | None = None,
+    category: str | None = None,
+    send_snowplow_event: bool = True,
+) -> None:
+    """Track one internal event.
+
+    ``user``, ``project`` and ``namespace`` take an object with an ``id`` or a plain id; when
+    a project is given without a namespace, the project's ``namespace`` (or ``namespace_id``)
+    is used. ``additional_properties`` must be declared in the event's definition.
+
+    The call validates against the definition and records the event on OpenTelemetry; Redis
+    and Snowplow are written from the export thread, never from the caller's. In production
+    it never raises: problems are logged once and counted in ``internal_events.rejected``.
+    In strict mode (``OTEL_INTERNAL_EVENTS_STRICT=1``) they raise a
+    :class:`~otel_internal_events.errors.TrackingError` and nothing is recorded.
+    """
+    runtime = _pipeline._current or _pipeline.current()
+    if runtime is None:
+        return
+    runtime.tracker.track(
+        event,
+        user=user,
+        namespace=namespace,
+        project=project,
+        additional_properties=additional_properties,
+        feature_enabled_by_namespace_ids=feature_enabled_by_namespace_ids,
+        category=category,
+        send_snowplow_event=send_snowplow_event,
+    )
+
+
+class InternalEvents:
+    """GitLab's ``Gitlab::InternalEvents`` facade."""
+
+    @staticmethod
+    def track_event(
+        event: str,
+        *,
+        category: str | None = None,
+        user: Any = None,
+        namespace: Any = None,
+        project: Any = None,
+        additional_properties: Mapping[str, Any] | None = None,
+        feature_enabled_by_namespace_ids: Iterable[int] | None = None,
+        send_snowplow_event: bool = True,
+    ) -> None:
+        """Track ``event`` with an explicit ``category`` (or none); see :func:`track_internal_event`."""
+        track_internal_event(
+            event,
+            user=user,
+            namespace=namespace,
+            project=project,
+            additional_properties=additional_properties,
+            feature_enabled_by_namespace_ids=feature_enabled_by_namespace_ids,
+            category=category,
+            send_snowplow_event=send_snowplow_event,
+        )
+
+
+class InternalEventsTracking:
+    """Mixin: ``self.track_internal_event(...)`` sets ``category`` to the class name."""
+
+    def track_internal_event(
+        self,
+        event: str,
+        *,
+        user: Any = None,
+        namespace: Any = None,
+        project: Any = None,
+        additional_properties: Mapping[str, Any] | None = None,
+        feature_enabled_by_namespace_ids: Iterable[int] | None = None,
+        send_snowplow_event: bool = True,
+    ) -> None:
+        """Track ``event`` with this class's name as the category; see :func:`track_internal_event`."""
+        track_internal_event(
+            event,
+            user=user,
+            namespace=namespace,
+            project=project,
+            additional_properties=additional_properties,
+            feature_enabled_by_namespace_ids=feature_enabled_by_namespace_ids,
+            category=type(self).__qualname__,
+            send_snowplow_event=send_snowplow_event,
+        )
+
+
+@contextmanager
+def with_batched_redis_writes() -> Iterator[None]:
+    """Send every Redis write of the events tracked inside the block in one round trip.
+
+    The events are held until the block exits (also when it raises) and then exported
+    together; nested blocks join the outermost one.
+    """
+    with _pipeline.batched_writes():
+        yield
+
+
+def flush(timeout_millis: int = 30_000) -> bool:
+    """Deliver every event tracked so far; True when done within the timeout."""
+    runtime = _pipeline._current
+    return True if runtime is None else runtime.flush(timeout_millis)
+
+
+def metric_value(key_path: str, *, at: dt.date | None = None) -> MetricValue:
+    """The value of metric ``key_path`` as of ``at`` (default: today), from Redis.
+
+    Call :func:`flush` first to include events tracked a moment ago.
+    """
+    runtime = _pipeline.current()
+    if runtime is None:
+        raise RuntimeError("internal events are not configured")
+    return runtime.metric_value(key_path, at)
+
+
+def report(*, at: dt.date | None = None) -> dict[str, Any]:
+    """Every metric's value as of ``at``, nested by key path (Service-Ping-shaped)."""
+    runtime = _pipeline.current()
+    if runtime is None:
+        raise RuntimeError("internal events are not configured")
+    return runtime.report(at)

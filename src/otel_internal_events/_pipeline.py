@@ -1,0 +1,208 @@
+"""Wiring: settings -> registry, tracker, OTel logger provider, processors, exporters.
+
+The analytics pipeline has its own ``LoggerProvider``, so the host's logging set-up neither
+receives our events by surprise nor can drop them; the ``otlp`` exporter sends the same
+records to a Collector when asked.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry import metrics as otel_metrics
+from opentelemetry.metrics import Meter, MeterProvider
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk.resources import Resource
+
+from . import _redis
+from .config import Settings, settings_from_env
+from .conventions import INSTRUMENTATION_SCOPE
+from .definitions import DefinitionRegistry, load_definitions
+from .errors import ConfigurationError, InternalEventsError, MissingExtraError
+from .exporters import AnalyticsLogRecordProcessor, RedisCounterExporter, batch_scope
+from .metrics import MetricReader, MetricValue, build_report
+from .recording import EventRecorder
+from .sinks import RedisCounterSink
+from .tracking import Tracker
+
+__all__ = ["Runtime", "configure", "current", "shutdown"]
+
+_log = logging.getLogger("otel_internal_events")
+_KNOWN_EXPORTERS = {"redis", "otlp", "none"}
+
+
+class Runtime:
+    """Everything one configuration builds; :func:`configure` makes it the current one."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        registry: DefinitionRegistry | None = None,
+        meter_provider: MeterProvider | None = None,
+    ) -> None:
+        unknown = sorted(set(settings.exporters) - _KNOWN_EXPORTERS)
+        if unknown:
+            raise ConfigurationError(
+                f"unknown exporter(s): {', '.join(unknown)} (known: {', '.join(sorted(_KNOWN_EXPORTERS))})"
+            )
+        self.settings = settings
+        self.registry = registry if registry is not None else load_definitions(*settings.definitions)
+        provider = meter_provider or otel_metrics.get_meter_provider()
+        self.meter: Meter = provider.get_meter(INSTRUMENTATION_SCOPE)
+        self.logger_provider = LoggerProvider(resource=Resource.create(), shutdown_on_exit=False)
+        self.processors: dict[str, AnalyticsLogRecordProcessor] = {}
+        self._redis: Any = None
+        self.redis_sink: RedisCounterSink | None = None
+        if "redis" in settings.exporters:
+            self.redis_sink = RedisCounterSink(self.redis, self.registry, settings.key_prefix)
+            self._add("redis", RedisCounterExporter(self.redis_sink, self.meter))
+        if "otlp" in settings.exporters:
+            self._add("otlp", _otlp_exporter(settings))
+        logger = self.logger_provider.get_logger(INSTRUMENTATION_SCOPE)
+        self.recorder = EventRecorder(logger, self.meter)
+        self.tracker = Tracker(
+            self.registry, self.recorder, self.meter, strict=settings.strict, clock=settings.clock
+        )
+
+    def _add(self, name: str, exporter: Any) -> None:
+        s = self.settings
+        processor = AnalyticsLogRecordProcessor(
+            exporter,
+            self.meter,
+            name=name,
+            max_queue_size=s.max_queue_size,
+            max_export_batch_size=s.max_export_batch_size,
+            schedule_delay_millis=s.schedule_delay_millis,
+            retry_timeout_millis=s.retry_timeout_millis,
+        )
+        self.processors[name] = processor
+        self.logger_provider.add_log_record_processor(processor)
+
+    @property
+    def redis(self) -> Any:
+        """The redis-py client of the counters (connecting, or starting the embedded server)."""
+        if self._redis is None:
+            self._redis = _redis.connect(
+                self.settings.redis_url, timeout_s=self.settings.export_timeout_millis / 1000
+            )
+        return self._redis
+
+    def today(self) -> dt.date:
+        """Today (UTC) by the configured clock."""
+        return dt.datetime.fromtimestamp(self.settings.clock() / 1e9, dt.UTC).date()
+
+    def reader(self) -> MetricReader:
+        return MetricReader(self.redis, self.registry, self.settings.key_prefix)
+
+    def metric_value(self, key_path: str, at: dt.date | None = None) -> MetricValue:
+        return self.reader().value(key_path, at or self.today())
+
+    def report(self, at: dt.date | None = None) -> dict[str, Any]:
+        now = dt.datetime.fromtimestamp(self.settings.clock() / 1e9, dt.UTC)
+        return build_report(self.registry, self.reader(), at or now.date(), recorded_at=now)
+
+    def flush(self, timeout_millis: int = 30_000) -> bool:
+        return all(p.force_flush(timeout_millis) for p in self.processors.values())
+
+    def shutdown(self, timeout_millis: int = 30_000) -> None:
+        for processor in self.processors.values():
+            processor.shutdown(timeout_millis)
+
+
+def _otlp_exporter(settings: Settings) -> Any:
+    try:
+        from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+    except ImportError:
+        raise MissingExtraError(
+            "The otlp exporter", "otlp", "opentelemetry-exporter-otlp-proto-http"
+        ) from None
+    return OTLPLogExporter(endpoint=settings.otlp_endpoint, timeout=settings.export_timeout_millis / 1000)
+
+
+_current: Runtime | None = None
+_lock = threading.RLock()
+_disabled_reason: str | None = None
+
+
+def configure(
+    settings: Settings | None = None,
+    *,
+    registry: DefinitionRegistry | None = None,
+    meter_provider: MeterProvider | None = None,
+    **overrides: Any,
+) -> Runtime:
+    """Build the pipeline from ``settings`` (or the environment plus ``overrides``) and make it current.
+
+    A previous configuration is flushed and shut down first. Raises typed errors
+    (:class:`~otel_internal_events.errors.DefinitionsInvalidError`, :class:`ConfigurationError`).
+    """
+    global _current, _disabled_reason
+    if settings is None:
+        settings = settings_from_env(**overrides)
+    elif overrides:
+        settings = settings.replace(**overrides)
+    with _lock:
+        runtime = Runtime(settings, registry, meter_provider)
+        previous, _current, _disabled_reason = _current, runtime, None
+    if previous is not None:
+        previous.shutdown()
+    return runtime
+
+
+def current() -> Runtime | None:
+    """The current runtime, configuring one from the environment on first use.
+
+    In production mode a failing automatic configuration is logged once and tracking is off
+    (``None``); in strict mode the error is raised.
+    """
+    global _disabled_reason
+    runtime = _current
+    if runtime is not None or _disabled_reason is not None:
+        return runtime
+    with _lock:
+        if _current is not None or _disabled_reason is not None:
+            return _current
+        try:
+            return configure()
+        except InternalEventsError as exc:
+            if _strict_from_env():
+                raise
+            _disabled_reason = str(exc)
+            _log.error("internal events tracking is off: configuration failed: %s", exc)
+            return None
+
+
+def _strict_from_env() -> bool:
+    try:
+        return settings_from_env().strict
+    except ConfigurationError:
+        return True
+
+
+def shutdown(timeout_millis: int = 30_000) -> None:
+    """Deliver what is queued and stop the pipeline; the next tracked event configures anew."""
+    global _current, _disabled_reason
+    with _lock:
+        runtime, _current, _disabled_reason = _current, None, None
+    if runtime is not None:
+        runtime.shutdown(timeout_millis)
+
+
+@contextmanager
+def batched_writes() -> Iterator[None]:
+    with batch_scope():
+        yield
+
+
+def _at_exit() -> None:
+    shutdown(5_000)
+    _redis.embedded_server().stop()  # after the flush that may still write into it
+
+
+atexit.register(_at_exit)

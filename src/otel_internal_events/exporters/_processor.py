@@ -1,0 +1,265 @@
+"""A log record processor for analytics: bounded queue, counted drops, bounded retries.
+
+The SDK's ``BatchLogRecordProcessor`` drops the oldest record when its queue is full, says so
+in one log line every 20 s, and ignores the exporter's result. Product analytics must not
+lose counts silently, so this processor:
+
+* holds up to ``max_queue_size`` records; beyond that it refuses new ones and counts each in
+  ``internal_events.export.dropped{reason=queue_full}`` (the caller never blocks);
+* exports from one worker thread in batches of up to ``max_export_batch_size`` records;
+* retries a failed export with backoff for at most ``retry_timeout_millis``, then counts the
+  batch in ``internal_events.export.failed{reason=retries_exhausted}``;
+* keeps the records of a :meth:`batch_scope` together, so they go out in one export;
+* re-creates its lock, queue and thread in a forked child.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+import os
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach, set_value
+from opentelemetry.metrics import Meter
+from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
+from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
+
+from ..conventions import DROPPED_COUNTER, EXPORT_FAILED_COUNTER
+from ._once import LogOnce
+
+__all__ = ["AnalyticsLogRecordProcessor", "batch_scope"]
+
+_log = logging.getLogger("otel_internal_events.export")
+_once = LogOnce(_log)
+
+#: Records emitted inside ``batch_scope()``, per processor, waiting for the scope to end.
+_scope: contextvars.ContextVar[dict[AnalyticsLogRecordProcessor, list[Any]] | None] = contextvars.ContextVar(
+    "otel_internal_events_batch_scope", default=None
+)
+_MAX_BACKOFF_S = 2.0
+
+
+@contextlib.contextmanager
+def batch_scope() -> Iterator[None]:
+    """Hold the records emitted inside the block and queue them as one unit when it exits.
+
+    Nested scopes join the outermost one. The records are queued also when the block raises.
+    """
+    if _scope.get() is not None:
+        yield
+        return
+    held: dict[AnalyticsLogRecordProcessor, list[Any]] = {}
+    token = _scope.set(held)
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+        for processor, records in held.items():
+            processor.enqueue_unit(records)
+
+
+class AnalyticsLogRecordProcessor(LogRecordProcessor):
+    """See the module docstring. ``name`` labels its counters (``exporter`` attribute)."""
+
+    def __init__(
+        self,
+        exporter: LogRecordExporter,
+        meter: Meter,
+        *,
+        name: str,
+        max_queue_size: int = 131_072,
+        max_export_batch_size: int = 4096,
+        schedule_delay_millis: int = 200,
+        retry_timeout_millis: int = 30_000,
+    ) -> None:
+        self._exporter = exporter
+        self._name = name
+        self._max_queue = max_queue_size
+        self._max_batch = max_export_batch_size
+        self._delay_s = schedule_delay_millis / 1000
+        self._retry_s = retry_timeout_millis / 1000
+        self._dropped = meter.create_counter(
+            DROPPED_COUNTER, unit="{record}", description="Records dropped before export, by reason."
+        )
+        self._failed = meter.create_counter(
+            EXPORT_FAILED_COUNTER, unit="{record}", description="Records whose export failed for good."
+        )
+        self._shutdown = False
+        self._stats = {"exported": 0, "dropped": 0, "failed": 0}
+        self._init_state()
+        ref = weakref.ref(self)
+
+        def reinit_in_child() -> None:
+            processor = ref()
+            if processor is not None:
+                processor._init_state()
+
+        os.register_at_fork(after_in_child=reinit_in_child)
+
+    def _init_state(self) -> None:
+        self._queue: deque[Any] = deque()
+        self._size = 0
+        self._inflight = 0
+        self._flush_requested = False
+        self._cond = threading.Condition(threading.Lock())
+        self._shutdown_now = threading.Event()
+        self._worker = threading.Thread(
+            target=self._run, name=f"otel-internal-events-{self._name}", daemon=True
+        )
+        if not self._shutdown:
+            self._worker.start()
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Records exported, dropped and failed by this processor so far."""
+        return dict(self._stats)
+
+    def on_emit(self, log_record: ReadWriteLogRecord) -> None:
+        held = _scope.get()
+        if held is not None:
+            held.setdefault(self, []).append(log_record)
+            return
+        self._enqueue(log_record, 1)
+
+    def enqueue_unit(self, records: list[Any]) -> None:
+        """Queue ``records`` to be exported together."""
+        if records:
+            self._enqueue(records, len(records))
+
+    def _enqueue(self, item: Any, count: int) -> None:
+        with self._cond:
+            if self._shutdown:
+                reason = "shutdown"
+            elif self._size + count > self._max_queue:
+                reason = "queue_full"
+            else:
+                self._queue.append(item)
+                self._size += count
+                if self._size >= self._max_batch:
+                    self._cond.notify()
+                return
+        self._drop(count, reason)
+
+    def _drop(self, count: int, reason: str) -> None:
+        self._stats["dropped"] += count
+        self._dropped.add(count, {"exporter": self._name, "reason": reason})
+        _once.warn(
+            f"{self._name}:drop:{reason}",
+            "internal events %s: dropped %d record(s): %s",
+            self._name,
+            count,
+            "the export queue is full (raise max_queue_size, or check the exporter)"
+            if reason == "queue_full"
+            else "the processor is shut down",
+        )
+
+    def _take(self) -> list[Any]:
+        """Up to one batch from the queue, never splitting a unit. Called with the lock held."""
+        batch: list[Any] = []
+        queue = self._queue
+        while queue:
+            item = queue[0]
+            count = len(item) if isinstance(item, list) else 1
+            if batch and len(batch) + count > self._max_batch:
+                break
+            queue.popleft()
+            if isinstance(item, list):
+                batch.extend(item)
+            else:
+                batch.append(item)
+        self._size -= len(batch)
+        return batch
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if self._size < self._max_batch and not (self._flush_requested or self._shutdown):
+                    self._cond.wait(self._delay_s)
+                batch = self._take()
+                self._inflight = len(batch)
+                if not batch:
+                    self._flush_requested = False
+                    self._cond.notify_all()
+                    if self._shutdown:
+                        return
+                    continue
+            try:
+                self._export(batch)
+            finally:
+                with self._cond:
+                    self._inflight = 0
+                    self._cond.notify_all()
+
+    def _export(self, batch: list[Any]) -> None:
+        deadline = time.monotonic() + self._retry_s
+        backoff = 0.05
+        token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
+        try:
+            while True:
+                try:
+                    result = self._exporter.export(batch)
+                except Exception as exc:
+                    _once.warn(
+                        f"{self._name}:raise:{type(exc).__name__}",
+                        "internal events %s: export raised %r",
+                        self._name,
+                        exc,
+                    )
+                    result = LogRecordExportResult.FAILURE
+                if result is LogRecordExportResult.SUCCESS:
+                    self._stats["exported"] += len(batch)
+                    return
+                if time.monotonic() + backoff > deadline or self._shutdown_now.is_set():
+                    self._stats["failed"] += len(batch)
+                    self._failed.add(len(batch), {"exporter": self._name, "reason": "retries_exhausted"})
+                    _once.warn(
+                        f"{self._name}:failed",
+                        "internal events %s: gave up on %d record(s) after retrying for %.1f s",
+                        self._name,
+                        len(batch),
+                        self._retry_s,
+                    )
+                    return
+                self._shutdown_now.wait(backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF_S)
+        finally:
+            detach(token)
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        """Export everything queued so far; True when done within the timeout."""
+        deadline = time.monotonic() + timeout_millis / 1000
+        with self._cond:
+            self._flush_requested = True
+            self._cond.notify_all()
+            while self._queue or self._inflight:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self._worker.is_alive():
+                    return False
+                self._cond.wait(remaining)
+            return True
+
+    def shutdown(self, timeout_millis: int = 30_000) -> None:
+        """Export what is queued (within the timeout), then stop the worker and the exporter."""
+        with self._cond:
+            if self._shutdown:
+                return
+            self._shutdown = True
+            self._cond.notify_all()
+        self._worker.join(timeout_millis / 1000)
+        if self._worker.is_alive():
+            self._shutdown_now.set()  # stop retrying; the records left are counted as failed
+            self._worker.join(1.0)
+        with self._cond:
+            left = self._size
+            self._queue.clear()
+            self._size = 0
+        if left:
+            self._drop(left, "shutdown")
+        self._exporter.shutdown()  # type: ignore[no-untyped-call]

@@ -1,0 +1,19 @@
+"""Redis key formats, time frames, metric values and the Service-Ping-style report."""
+
+from ._keys import WEEKLY_KEY_TTL_SECONDS, RedisKeys, iso_week, iso_week_of_ns, render_value
+from ._report import build_report, nest
+from ._timeframes import weeks_for
+from ._values import MetricReader, MetricValue
+
+__all__ = [
+    "WEEKLY_KEY_TTL_SECONDS",
+    "MetricReader",
+    "MetricValue",
+    "RedisKeys",
+    "build_report",
+    "iso_week",
+    "iso_week_of_ns",
+    "nest",
+    "render_value",
+    "weeks_for",
+]

@@ -1,0 +1,83 @@
+"""The validated event every sink consumes, whatever carried it (in-process, OTLP, HTTP)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ..conventions import (
+    CATEGORY,
+    EVENT_NAME,
+    FEATURE_ENABLED_BY_NAMESPACE_IDS,
+    NAMESPACE_ID,
+    PROJECT_ID,
+    PROPERTY_PREFIX,
+    SEND_SNOWPLOW,
+    USER_ID,
+)
+
+__all__ = ["Identifier", "TrackedEvent", "event_from_attributes"]
+
+Identifier = int | str
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedEvent:
+    """One tracked event, after validation.
+
+    ``properties`` holds only declared additional properties; identifiers are plain ids.
+    ``timestamp_ns`` is when the event happened, which decides its ISO week.
+    """
+
+    name: str
+    timestamp_ns: int
+    user_id: Identifier | None = None
+    project_id: Identifier | None = None
+    namespace_id: Identifier | None = None
+    properties: Mapping[str, str | int | float] = field(default_factory=dict)
+    category: str | None = None
+    feature_enabled_by_namespace_ids: tuple[int, ...] = ()
+    send_snowplow: bool = True
+
+    def identifier(self, name: str) -> object:
+        """The value a unique rule counts: an id, or a built-in property's value."""
+        if name == "user":
+            return self.user_id
+        if name == "project":
+            return self.project_id
+        if name == "namespace":
+            return self.namespace_id
+        return self.properties.get(name)
+
+
+def event_from_attributes(
+    name: str | None, attributes: Mapping[str, object], timestamp_ns: int
+) -> TrackedEvent | None:
+    """Decode the attributes the recorder wrote (see :mod:`..conventions`); None if not ours."""
+    event = name or attributes.get(EVENT_NAME)
+    if not isinstance(event, str) or not event:
+        return None
+    properties: dict[str, str | int | float] = {}
+    for key, value in attributes.items():
+        if key.startswith(PROPERTY_PREFIX) and isinstance(value, str | int | float):
+            properties[key[_PREFIX_LENGTH:]] = value
+    feature_ids = attributes.get(FEATURE_ENABLED_BY_NAMESPACE_IDS)
+    category = attributes.get(CATEGORY)
+    return TrackedEvent(
+        name=event,
+        timestamp_ns=timestamp_ns,
+        user_id=_identifier(attributes.get(USER_ID)),
+        project_id=_identifier(attributes.get(PROJECT_ID)),
+        namespace_id=_identifier(attributes.get(NAMESPACE_ID)),
+        properties=properties,
+        category=category if isinstance(category, str) else None,
+        feature_enabled_by_namespace_ids=tuple(feature_ids) if isinstance(feature_ids, list | tuple) else (),
+        send_snowplow=attributes.get(SEND_SNOWPLOW) is not False,
+    )
+
+
+_PREFIX_LENGTH = len(PROPERTY_PREFIX)
+
+
+def _identifier(value: object) -> Identifier | None:
+    return value if isinstance(value, int | str) and not isinstance(value, bool) else None

@@ -1,0 +1,123 @@
+"""Turn tracked events into GitLab-compatible Redis counter writes, one round trip per batch."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..definitions import DefinitionRegistry, EventRule
+from ..metrics import WEEKLY_KEY_TTL_SECONDS, RedisKeys, iso_week_of_ns, render_value
+from ._event import TrackedEvent
+
+__all__ = ["RedisClient", "RedisCounterSink", "WritePlan", "unique_member"]
+
+
+class RedisClient(Protocol):
+    """What the sink needs of a redis-py client (any object with a compatible pipeline)."""
+
+    def pipeline(self, transaction: bool = True) -> Any: ...
+
+
+@dataclass(slots=True)
+class WritePlan:
+    """The grouped writes of a batch: one command per key, whatever the number of events."""
+
+    unique: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    totals: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    sums: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    weekly: set[str] = field(default_factory=set)
+    #: Unique rules left out because the event lacked the identifier (GitLab logs and skips).
+    skipped_unique: int = 0
+    #: Commands Redis refused (e.g. WRONGTYPE on a key some other tool wrote), set by write().
+    command_errors: list[Exception] = field(default_factory=list)
+
+
+def unique_member(value: object) -> str:
+    """The HLL member of a unique value: stable across processes (no per-process hashing).
+
+    Ids are written as their digits, as GitLab adds ``record.id``; strings as themselves;
+    numbers in a canonical form so that 3 and 3.0 are one value.
+    """
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return render_value(value)
+
+
+class RedisCounterSink:
+    """Writes tracked events into Redis counters following each event's rules.
+
+    One :meth:`write` call groups the writes per key (one ``PFADD key m1 m2 ...``, one
+    ``INCRBY key n``) and sends them in one pipelined round trip inside MULTI/EXEC, so a
+    batch is applied whole or not at all.
+    """
+
+    def __init__(self, client: RedisClient, registry: DefinitionRegistry, key_prefix: str = "") -> None:
+        self._client = client
+        self._registry = registry
+        self._keys = RedisKeys(key_prefix)
+        self._plans: dict[str, tuple[tuple[EventRule, str], ...]] = {}
+
+    @property
+    def keys(self) -> RedisKeys:
+        return self._keys
+
+    def _rules(self, event: str) -> tuple[tuple[EventRule, str], ...]:
+        plan = self._plans.get(event)
+        if plan is None:
+            plan = tuple((rule, self._keys.base(rule)) for rule in self._registry.rules_for(event))
+            self._plans[event] = plan
+        return plan
+
+    def plan(self, events: Iterable[TrackedEvent]) -> WritePlan:
+        """Group the writes of ``events`` per key (no I/O)."""
+        plan = WritePlan()
+        unique, totals, sums, weekly = plan.unique, plan.totals, plan.sums, plan.weekly
+        for event in events:
+            week = iso_week_of_ns(event.timestamp_ns)
+            properties = event.properties
+            for rule, base in self._rules(event.name):
+                if rule.filter and not rule.matches(properties):
+                    continue
+                key = f"{base}-{week}" if rule.time_framed else base
+                if rule.unique:
+                    value = event.identifier(rule.unique)
+                    if value is None:
+                        plan.skipped_unique += 1
+                    else:
+                        unique[key].add(unique_member(value))
+                    continue
+                if rule.operator:
+                    amount = properties.get("value")
+                    if amount is None or isinstance(amount, str):
+                        continue
+                    sums[key] += amount
+                else:
+                    totals[key] += 1
+                if rule.time_framed:
+                    weekly.add(key)
+        return plan
+
+    def write(self, events: Iterable[TrackedEvent]) -> WritePlan:
+        """Apply ``events`` in one round trip.
+
+        Connection and timeout errors propagate (nothing was applied: the caller may retry);
+        commands Redis refuses are returned in ``command_errors`` (retrying cannot help).
+        """
+        plan = self.plan(events)
+        if not (plan.unique or plan.totals or plan.sums):
+            return plan
+        pipe = self._client.pipeline(transaction=True)
+        for key, members in plan.unique.items():
+            pipe.pfadd(key, *members)
+            pipe.expire(key, WEEKLY_KEY_TTL_SECONDS)  # refreshed on every write, as GitLab
+        for key, count in plan.totals.items():
+            pipe.incrby(key, count)
+        for key, amount in plan.sums.items():
+            pipe.incrbyfloat(key, amount)
+        for key in plan.weekly:
+            pipe.expire(key, WEEKLY_KEY_TTL_SECONDS, nx=True)  # set once, never extended
+        results = pipe.execute(raise_on_error=False)
+        plan.command_errors = [r for r in results if isinstance(r, Exception)]
+        return plan

@@ -1,0 +1,97 @@
+"""Per-call validation, precompiled per event so that a valid call costs a few dict lookups."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..conventions import PROPERTY_PREFIX
+from ..definitions import DefinitionRegistry
+from ..errors import InvalidPropertyError, InvalidPropertyTypeError, MissingIdentifierError, TrackingError
+
+__all__ = ["EventSpec", "compile_specs", "identifier_of", "property_problem"]
+
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class EventSpec:
+    """What a call of one event may carry, and must."""
+
+    name: str
+    #: property name -> (attribute name, type: "string", "number" or "any")
+    properties: Mapping[str, tuple[str, str]]
+    #: identifiers a metric of the event counts uniquely: the call must give them.
+    required_identifiers: tuple[str, ...]
+    declared: str
+
+    def undeclared(self, key: str) -> TrackingError:
+        return InvalidPropertyError(
+            self.name,
+            f"additional_properties.{key}",
+            f"property is not declared by the event (declared: {self.declared})",
+        )
+
+    def missing(self, identifier: str) -> TrackingError:
+        return MissingIdentifierError(
+            self.name,
+            identifier,
+            f"a metric counts this event by unique {identifier}.id, but no {identifier} was given",
+        )
+
+
+def compile_specs(registry: DefinitionRegistry) -> dict[str, EventSpec]:
+    """One :class:`EventSpec` per event of ``registry``."""
+    specs = {}
+    for name, event in registry.events.items():
+        properties = {
+            key: (PROPERTY_PREFIX + key, prop.type) for key, prop in event.additional_properties.items()
+        }
+        specs[name] = EventSpec(
+            name=name,
+            properties=properties,
+            required_identifiers=tuple(sorted(registry.unique_identifiers(name))),
+            declared=", ".join(sorted(properties)) or "none",
+        )
+    return specs
+
+
+def property_problem(event: str, key: str, kind: str, value: Any) -> TrackingError | None:
+    """None when ``value`` fits the declared ``kind``; else the typed error."""
+    value_type = type(value)
+    if kind == "string":
+        if value_type is str:
+            return None
+        expected = "a string"
+    elif kind == "number":
+        if value_type is int or value_type is float:
+            return None
+        expected = "a number"
+    else:
+        if value_type is str or value_type is int or value_type is float:
+            return None
+        expected = "a string or a number"
+    return InvalidPropertyTypeError(
+        event, f"additional_properties.{key}", f"expected {expected}, got {value_type.__name__} {value!r}"
+    )
+
+
+def identifier_of(event: str, name: str, value: Any) -> int | str | None:
+    """The id of ``user``/``project``/``namespace``: a plain id, or an object's ``id``."""
+    if value is None:
+        return None
+    value_type = type(value)
+    if value_type is int or value_type is str:
+        return value  # type: ignore[no-any-return]
+    if value_type is not bool:
+        ident = getattr(value, "id", _MISSING)
+        if type(ident) is int or type(ident) is str:
+            return ident
+        if isinstance(value, int) and not isinstance(value, bool):
+            return int(value)
+    raise InvalidPropertyTypeError(
+        event,
+        name,
+        f"expected an id (int or str) or an object with an id, got {value_type.__name__} {value!r}",
+    )
