@@ -40,7 +40,7 @@ def write_event(
     root: Path,
     action: str,
     *,
-    identifiers: Iterable[str] = ALL_IDENTIFIERS,
+    identifiers: Iterable[str] | None = ALL_IDENTIFIERS,
     additional_properties: Mapping[str, Any] | None = None,
     file_name: str | None = None,
     drop: Iterable[str] = (),
@@ -51,7 +51,7 @@ def write_event(
         "description": f"{action} happened",
         "internal_events": True,
         "action": action,
-        "identifiers": list(identifiers),
+        "identifiers": None if identifiers is None else list(identifiers),
     }
     if additional_properties is not None:
         document["additional_properties"] = dict(additional_properties)

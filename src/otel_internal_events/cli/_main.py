@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from ._demo import demo
+from ._report import report
 from ._validate import validate
 
 
@@ -14,3 +16,5 @@ def main() -> None:
 
 
 main.add_command(validate)
+main.add_command(report)
+main.add_command(demo)

@@ -65,8 +65,14 @@ def schema_problems(kind: str, document: Mapping[str, Any]) -> Iterator[tuple[li
     if _fast_check(kind)(document):
         return
     # Only an invalid document pays for the explanatory validator.
+    # jsonschema gives one `required` error per missing key and _explain names every missing
+    # key of the list each time: report each (field, message) once.
+    seen: set[tuple[tuple[str | int, ...], str]] = set()
     for error in _validator(kind).iter_errors(document):
-        yield from _explain(error)
+        for parts, message in _explain(error):
+            if (tuple(parts), message) not in seen:
+                seen.add((tuple(parts), message))
+                yield parts, message
 
 
 def _explain(error: ValidationError) -> Iterator[tuple[list[str | int], str]]:
@@ -86,7 +92,7 @@ def _explain(error: ValidationError) -> Iterator[tuple[list[str | int], str]]:
                 yield [*path, key], "required field is missing"
     elif validator == "oneOf" and error.context:
         # time_frame: report the branch that matched the value's shape (list or scalar).
-        best = [e for e in error.context if e.validator not in ("type",)] or list(error.context)
+        best = [e for e in error.context if not _wrong_shape(e)] or list(error.context)
         yield from _explain(best[0])
     elif validator == "not" and isinstance(instance, dict):
         forbidden = value.get("required", [])
@@ -108,6 +114,17 @@ def _explain(error: ValidationError) -> Iterator[tuple[list[str | int], str]]:
         yield path, f"invalid name {instance!r}: {error.message}"
     else:
         yield path, error.message
+
+
+def _wrong_shape(error: ValidationError) -> bool:
+    """The branch wants a scalar and got a list (``enum`` of strings), or the reverse (``type``)."""
+    if error.validator == "type":
+        return True
+    return (
+        error.validator == "enum"
+        and isinstance(error.instance, list)
+        and not any(isinstance(v, list) for v in error.validator_value)  # type: ignore[union-attr]
+    )
 
 
 def _type_name(value: object) -> str:

@@ -1,0 +1,147 @@
+"""``otel-internal-events demo``: track a realistic stream and print the metric report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from .. import _api, _pipeline
+from ..config import Settings
+from ..definitions import load_definitions
+from ._paths import find_definition_roots
+from ._report_view import print_report
+from ._traffic import generate_stream
+
+
+class SimulatedClock:
+    """The demo's clock: the time of the event being tracked."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now_ns = int(now.timestamp() * 1e9)
+
+    def __call__(self) -> int:
+        return self.now_ns
+
+
+def packaged_definitions() -> str | None:
+    """The demo definitions shipped inside the wheel, if this is an installed wheel."""
+    folder = Path(__file__).resolve().parents[1] / "demo_definitions"
+    return str(folder) if folder.is_dir() else None
+
+
+def demo_roots() -> tuple[str, ...]:
+    try:
+        return find_definition_roots(())
+    except click.UsageError:
+        packaged = packaged_definitions()
+        if packaged is None:
+            raise
+        return (packaged,)
+
+
+def run_demo(
+    *,
+    events: int,
+    users: int,
+    projects: int,
+    weeks: int,
+    seed: int,
+    redis_url: str | None,
+    key_prefix: str,
+    today: dt.date,
+    console: Console,
+    progress: bool = True,
+) -> tuple[dict[str, Any], _pipeline.Runtime, list[Any]]:
+    """Track the demo stream and return (report, runtime, stream). The caller shuts down."""
+    roots = demo_roots()
+    registry = load_definitions(*roots)
+    end = today - dt.timedelta(days=today.weekday())  # Monday of this week: earlier weeks are complete
+    start = end - dt.timedelta(weeks=weeks)
+    stream = generate_stream(
+        registry, events=events, users=users, projects=projects, start=start, weeks=weeks, seed=seed
+    )
+    clock = SimulatedClock(dt.datetime.combine(start, dt.time(), dt.UTC))
+    settings = Settings(
+        definitions=roots, redis_url=redis_url, key_prefix=key_prefix, strict=True, clock=clock
+    )
+    runtime = _pipeline.configure(settings, registry=registry)
+    console.print(
+        f"definitions: {', '.join(roots)} ({len(registry.events)} events, {len(registry.metrics)} metrics)\n"
+        f"tracking {events:,} events from {users} users in {projects} projects, "
+        f"{start} to {end - dt.timedelta(days=1)} ({weeks} weeks)"
+    )
+    started = time.perf_counter()
+    with Progress(
+        TextColumn("tracking"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not progress,
+    ) as bar:
+        task = bar.add_task("track", total=len(stream))
+        for index, item in enumerate(stream, 1):
+            clock.now_ns = item.timestamp_ns
+            _api.track_internal_event(
+                item.event,
+                user=item.user,
+                project=item.project,
+                namespace=item.namespace,
+                additional_properties=item.properties,
+            )
+            if index % 1000 == 0:
+                bar.update(task, completed=index)
+        bar.update(task, completed=len(stream))
+    tracked = time.perf_counter() - started
+    flushed = runtime.flush()
+    elapsed = time.perf_counter() - started
+    stats = runtime.processors["redis"].stats if "redis" in runtime.processors else {}
+    console.print(
+        f"tracked in {tracked:.2f} s ({len(stream) / tracked:,.0f} events/s on the caller's thread); "
+        f"flushed to Redis in {elapsed - tracked:.2f} s: {'ok' if flushed else 'NOT complete'}; "
+        f"exported {stats.get('exported', 0):,}, dropped {stats.get('dropped', 0)}, failed {stats.get('failed', 0)}"
+    )
+    clock.now_ns = int(dt.datetime.combine(end, dt.time(12), dt.UTC).timestamp() * 1e9)
+    return runtime.report(at=end), runtime, stream
+
+
+@click.command()
+@click.option("--events", default=20_000, show_default=True, help="Events to track.")
+@click.option("--users", default=500, show_default=True)
+@click.option("--projects", default=50, show_default=True)
+@click.option("--weeks", default=6, show_default=True, help="Simulated weeks, ending last Sunday.")
+@click.option("--seed", default=2026, show_default=True)
+@click.option("--redis-url", default=None, help="Redis server; default: an embedded one, started for the demo.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def demo(events: int, users: int, projects: int, weeks: int, seed: int, redis_url: str | None, fmt: str) -> None:
+    """Track a realistic stream for the demo product, then print the metric report."""
+    console = Console(stderr=fmt == "json")
+    url = redis_url or os.environ.get("OTEL_INTERNAL_EVENTS_REDIS_URL")
+    # On a shared server, keep the demo's keys apart and remove them afterwards.
+    prefix = f"demo-{os.getpid()}-{int(time.time())}:" if url else ""
+    report, runtime, _ = run_demo(
+        events=events,
+        users=users,
+        projects=projects,
+        weeks=weeks,
+        seed=seed,
+        redis_url=url,
+        key_prefix=prefix,
+        today=dt.datetime.now(dt.UTC).date(),
+        console=console,
+    )
+    try:
+        print_report(report, runtime.registry, fmt, Console() if fmt == "json" else console)
+    finally:
+        if prefix:
+            keys = list(runtime.redis.scan_iter(match=f"{prefix}*", count=1000))
+            if keys:
+                runtime.redis.delete(*keys)
+        _pipeline.shutdown()

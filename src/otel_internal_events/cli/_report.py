@@ -1,0 +1,28 @@
+"""``otel-internal-events report``: metric values from the configured Redis."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+from rich.console import Console
+
+from .. import _pipeline
+from ..config import settings_from_env
+from ._paths import find_definition_roots
+from ._report_view import print_report
+
+
+@click.command()
+@click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Compute as of this day.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.argument("paths", nargs=-1, type=click.Path(file_okay=False))
+def report(at: dt.datetime | None, fmt: str, paths: tuple[str, ...]) -> None:
+    """Print every metric's value (7d, 28d, all) from Redis, Service-Ping-shaped with --format json.
+
+    Reads OTEL_INTERNAL_EVENTS_REDIS_URL (or REDIS_URL) and the definitions in PATHS, or
+    OTEL_INTERNAL_EVENTS_DEFINITIONS, or ./definitions.
+    """
+    settings = settings_from_env(definitions=find_definition_roots(paths), exporters=("none",))
+    runtime = _pipeline.Runtime(settings)
+    print_report(runtime.report(at.date() if at else None), runtime.registry, fmt, Console())

