@@ -124,4 +124,3 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tree / "events").mkdir(parents=True)
     (tree / "metrics").mkdir()
     return tree
-

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from otel_internal_events.definitions import load_definitions
 
-from .conftest import declare, line_of, only_problem, problems, write_event, write_metric
+from .conftest import declare, line_of, only_problem, write_event, write_metric
 
 # --- duplicates -----------------------------------------------------------------------------------
 
@@ -19,7 +17,11 @@ def test_same_event_in_two_roots_is_a_duplicate(root: Path, tmp_path: Path) -> N
 
     error = only_problem(root, tmp_path / "more")
 
-    assert (error.path, error.field, error.line) == ("more/events/open_page.yml", "action", line_of(second, "action:"))
+    assert (error.path, error.field, error.line) == (
+        "more/events/open_page.yml",
+        "action",
+        line_of(second, "action:"),
+    )
     assert error.message == "duplicate event 'open_page' (also in defs/events/open_page.yml)"
 
 
@@ -43,7 +45,9 @@ def test_expanded_key_path_colliding_with_a_single_frame_file_is_a_duplicate(roo
     error = only_problem(root)
 
     assert (error.path, error.field) == ("defs/metrics/counts_all/c.yml", "key_path")
-    assert error.message == "duplicate key_path 'counts.c_weekly' (also in defs/metrics/counts_7d/c_weekly.yml)"
+    assert (
+        error.message == "duplicate key_path 'counts.c_weekly' (also in defs/metrics/counts_7d/c_weekly.yml)"
+    )
 
 
 # --- the events a metric names -------------------------------------------------------------------
@@ -144,7 +148,10 @@ def test_number_property_filter_with_a_string_is_rejected(root: Path) -> None:
 
     error = only_problem(root)
 
-    assert (error.field, error.message) == ("events[0].filter.size", "expected a number for 'size', got 'big'")
+    assert (error.field, error.message) == (
+        "events[0].filter.size",
+        "expected a number for 'size', got 'big'",
+    )
 
 
 def test_string_property_filter_with_a_number_is_rejected(root: Path) -> None:
@@ -177,18 +184,26 @@ def test_unique_metric_with_time_frame_all_is_rejected(root: Path) -> None:
 
 def test_unique_metric_with_all_in_its_time_frame_list_is_rejected_once(root: Path) -> None:
     write_event(root, "x")
-    write_metric(root, "redis_hll_counters.c", [{"name": "x", "unique": "user.id"}], time_frame=["7d", "28d", "all"])
+    write_metric(
+        root, "redis_hll_counters.c", [{"name": "x", "unique": "user.id"}], time_frame=["7d", "28d", "all"]
+    )
 
     error = only_problem(root)
 
-    assert (error.field, error.message) == ("time_frame", "unique metrics allow only 7d and 28d time frames, not all")
+    assert (error.field, error.message) == (
+        "time_frame",
+        "unique metrics allow only 7d and 28d time frames, not all",
+    )
 
 
 def test_unique_metric_with_7d_and_28d_is_accepted(root: Path) -> None:
     write_event(root, "x")
     write_metric(root, "redis_hll_counters.c", [{"name": "x", "unique": "user.id"}], time_frame=["7d", "28d"])
 
-    assert sorted(load_definitions(root).metrics) == ["redis_hll_counters.c_monthly", "redis_hll_counters.c_weekly"]
+    assert sorted(load_definitions(root).metrics) == [
+        "redis_hll_counters.c_monthly",
+        "redis_hll_counters.c_weekly",
+    ]
 
 
 def test_mixing_unique_and_total_rules_is_rejected(root: Path) -> None:
@@ -205,7 +220,9 @@ def test_mixing_unique_and_total_rules_is_rejected(root: Path) -> None:
 def test_two_different_unique_identifiers_are_rejected(root: Path) -> None:
     write_event(root, "x")
     write_event(root, "y")
-    write_metric(root, "counts.c", [{"name": "x", "unique": "user.id"}, {"name": "y", "unique": "project.id"}])
+    write_metric(
+        root, "counts.c", [{"name": "x", "unique": "user.id"}, {"name": "y", "unique": "project.id"}]
+    )
 
     error = only_problem(root)
 
@@ -251,3 +268,26 @@ def test_time_frame_none_is_rejected_for_internal_events(root: Path) -> None:
     assert (error.field, error.line) == ("time_frame", line_of(path, "time_frame:"))
     assert error.message == "internal_events metrics need 7d, 28d or all, not none"
 
+
+def test_removed_metric_may_name_an_event_deleted_since(root: Path) -> None:
+    write_event(root, "kept")
+    write_metric(
+        root,
+        "counts.count_total_deleted_event",
+        [{"name": "deleted_event"}],
+        status="removed",
+        removed_by_url="https://forge.example.com/mr/1",
+        milestone_removed="1.2",
+    )
+
+    registry = load_definitions(root)
+
+    assert registry.metrics["counts.count_total_deleted_event"].is_computed is False
+    assert registry.rules_for("deleted_event") == ()
+
+
+def test_active_metric_naming_a_deleted_event_is_still_rejected(root: Path) -> None:
+    write_event(root, "kept")
+    write_metric(root, "counts.count_total_deleted_event", [{"name": "deleted_event"}])
+
+    assert only_problem(root).message == "unknown event 'deleted_event'"

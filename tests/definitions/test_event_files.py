@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -10,7 +11,7 @@ from otel_internal_events.definitions import load_definitions
 
 from .conftest import declare, line_of, only_problem, problems, write_event
 
-GITLAB_EVENT_FIELDS = {
+GITLAB_EVENT_FIELDS: dict[str, Any] = {
     "category": "InternalEventTracking",
     "status": "active",
     "product_group": "pipeline_execution",
@@ -117,7 +118,11 @@ def test_file_name_must_match_the_action(root: Path) -> None:
 
     error = only_problem(root)
 
-    assert (error.path, error.field, error.line) == ("defs/events/view_page.yml", "action", line_of(path, "action:"))
+    assert (error.path, error.field, error.line) == (
+        "defs/events/view_page.yml",
+        "action",
+        line_of(path, "action:"),
+    )
     assert error.message == "'open_page' does not match the file name (expected open_page.yml)"
 
 
@@ -129,7 +134,9 @@ def test_internal_events_must_be_true(root: Path) -> None:
     assert (error.field, error.message) == ("internal_events", "must be true, got False")
 
 
-@pytest.mark.parametrize("identifiers", [["project", "user", "namespace"], ["feature_enabled_by_namespace_ids"], []])
+@pytest.mark.parametrize(
+    "identifiers", [["project", "user", "namespace"], ["feature_enabled_by_namespace_ids"], []]
+)
 def test_documented_identifiers_are_accepted(root: Path, identifiers: list[str]) -> None:
     write_event(root, "open_page", identifiers=identifiers)
 
@@ -148,7 +155,10 @@ def test_unknown_identifier_is_rejected(root: Path) -> None:
     error = only_problem(root)
 
     assert (error.field, error.line) == ("identifiers[1]", line_of(path, "- organization"))
-    assert error.message == "'organization' is not one of: project, user, namespace, feature_enabled_by_namespace_ids"
+    assert (
+        error.message
+        == "'organization' is not one of: project, user, namespace, feature_enabled_by_namespace_ids"
+    )
 
 
 def test_repeated_identifier_is_rejected(root: Path) -> None:
@@ -182,7 +192,10 @@ def test_custom_property_name_must_be_lower_snake_case(root: Path) -> None:
 
     error = only_problem(root)
 
-    assert (error.field, error.message) == ("additional_properties", "'Size' does not match ^[a-z0-9_]+$")
+    assert (error.field, error.message) == (
+        "additional_properties.Size",
+        "invalid name 'Size': names must match ^[a-z0-9_]+$",
+    )
 
 
 def test_built_in_label_declared_as_number_is_rejected(root: Path) -> None:
@@ -198,6 +211,17 @@ def test_built_in_value_declared_as_string_is_rejected(root: Path) -> None:
     write_event(root, "open_page", additional_properties=declare(value="string"))
 
     assert only_problem(root).message == "the built-in 'value' is a number, not a string"
+
+
+def test_every_mismatched_built_in_is_reported(root: Path) -> None:
+    write_event(root, "open_page", additional_properties=declare(label="number", value="string"))
+
+    found = [(e.field, e.message) for e in problems(root)]
+
+    assert found == [
+        ("additional_properties.label.type", "the built-in 'label' is a string, not a number"),
+        ("additional_properties.value.type", "the built-in 'value' is a number, not a string"),
+    ]
 
 
 def test_built_in_declared_with_its_own_type_is_accepted(root: Path) -> None:
@@ -234,7 +258,6 @@ def test_unknown_tier_is_rejected(root: Path) -> None:
     error = only_problem(root)
 
     assert (error.field, error.message) == ("tiers[1]", "'gold' is not one of: free, premium, ultimate")
-
 
 
 def test_each_missing_required_event_field_is_reported_once(root: Path) -> None:

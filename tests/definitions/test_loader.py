@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,12 +25,21 @@ def test_loads_events_by_name_and_metrics_by_key_path(root: Path) -> None:
     assert list(registry.metrics) == ["counts.count_total_open_page_weekly"]
 
 
-def test_metrics_are_found_in_nested_folders_and_with_yaml_suffix(root: Path) -> None:
+def test_metrics_are_found_in_nested_folders(root: Path) -> None:
     write_event(root, "open_page")
     write_metric(root, "counts.a", [{"name": "open_page"}], folder="deep/er")
+
+    assert load_definitions(root).metric("counts.a").path == "defs/metrics/deep/er/a.yml"
+
+
+def test_files_with_the_yaml_suffix_are_read(root: Path) -> None:
+    write_event(root, "open_page", file_name="open_page.yaml")
     write_metric(root, "counts.b", [{"name": "open_page"}], file_name="b.yaml")
 
-    assert sorted(load_definitions(root).metrics) == ["counts.a", "counts.b"]
+    assert (list(load_definitions(root).events), list(load_definitions(root).metrics)) == (
+        ["open_page"],
+        ["counts.b"],
+    )
 
 
 def test_files_without_a_yaml_suffix_are_ignored(root: Path) -> None:
@@ -106,7 +116,9 @@ def test_event_path_is_relative_to_the_working_directory(root: Path) -> None:
 
 def test_list_of_time_frames_expands_with_weekly_monthly_and_no_suffix(root: Path) -> None:
     write_event(root, "open_page")
-    write_metric(root, "counts.count_total_open_page", [{"name": "open_page"}], time_frame=["7d", "28d", "all"])
+    write_metric(
+        root, "counts.count_total_open_page", [{"name": "open_page"}], time_frame=["7d", "28d", "all"]
+    )
 
     metrics = load_definitions(root).metrics
 
@@ -164,7 +176,9 @@ def test_unique_keeps_the_first_segment(root: Path, unique: str, expected: str) 
 def test_filter_becomes_a_tuple_sorted_by_property(root: Path) -> None:
     write_event(root, "open_page", additional_properties=declare("property", "label", "value", size="number"))
     write_metric(
-        root, "counts.c", [{"name": "open_page", "filter": {"value": 3, "property": "web", "size": 2.5, "label": "x"}}]
+        root,
+        "counts.c",
+        [{"name": "open_page", "filter": {"value": 3, "property": "web", "size": 2.5, "label": "x"}}],
     )
 
     (rule,) = load_definitions(root).metric("counts.c").rules
@@ -185,7 +199,7 @@ def test_sum_operator_makes_a_sum_rule(root: Path) -> None:
 def test_metric_events_lists_each_event_once_in_order(root: Path) -> None:
     write_event(root, "b_event", additional_properties=declare("label"))
     write_event(root, "a_event")
-    rules = [
+    rules: list[dict[str, Any]] = [
         {"name": "b_event", "filter": {"label": "x"}},
         {"name": "a_event"},
         {"name": "b_event", "filter": {"label": "y"}},
@@ -213,7 +227,9 @@ def test_problem_names_file_field_line_and_message(root: Path) -> None:
     assert error.path == "defs/events/open_page.yml"
     assert error.field == "identifiers[1]"
     assert error.line == line_of(path, "- group")
-    assert error.message == "'group' is not one of: project, user, namespace, feature_enabled_by_namespace_ids"
+    assert (
+        error.message == "'group' is not one of: project, user, namespace, feature_enabled_by_namespace_ids"
+    )
 
 
 def test_problem_str_is_path_line_field_message(root: Path) -> None:
@@ -275,7 +291,7 @@ def test_top_level_list_is_rejected(root: Path) -> None:
 
     error = only_problem(root)
 
-    assert (error.path, error.field, error.line) == ("defs/events/open_page.yml", "", None)
+    assert (error.path, error.field, error.line) == ("defs/events/open_page.yml", "", 1)
     assert error.message == "expected a mapping of fields at the top level"
 
 
@@ -310,8 +326,16 @@ def test_problems_in_several_files_are_all_reported_sorted_by_file(root: Path) -
     assert found == [
         ("defs/events/broken.yml", "", "malformed YAML: did not find expected node content"),
         ("defs/events/open_page.yml", "identifers", "unknown field; did you mean 'identifiers'?"),
-        ("defs/events/shut_page.yml", "action", "'close_page' does not match the file name (expected close_page.yml)"),
+        (
+            "defs/events/shut_page.yml",
+            "action",
+            "'close_page' does not match the file name (expected close_page.yml)",
+        ),
         ("defs/metrics/counts_7d/b.yml", "events[0].uniqe", "unknown field; did you mean 'unique'?"),
-        ("defs/metrics/counts_all/a.yml", "time_frame", "internal_events metrics need 7d, 28d or all, not none"),
+        (
+            "defs/metrics/counts_all/a.yml",
+            "time_frame",
+            "internal_events metrics need 7d, 28d or all, not none",
+        ),
         ("defs/metrics/counts_all/a.yml", "events[0].name", "unknown event 'opn_page'"),
     ]

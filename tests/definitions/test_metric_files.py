@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -10,7 +11,7 @@ from otel_internal_events.definitions import load_definitions
 
 from .conftest import line_of, only_problem, problems, write_event, write_metric
 
-GITLAB_METRIC_FIELDS = {
+GITLAB_METRIC_FIELDS: dict[str, Any] = {
     "product_group": "authentication",
     "product_categories": ["system_access"],
     "product_section": "sec",
@@ -63,7 +64,9 @@ def test_unknown_field_inside_an_event_rule_is_reported_with_its_path(root: Path
     assert error.message == "unknown field; did you mean 'filter'?"
 
 
-@pytest.mark.parametrize("field", ["key_path", "description", "value_type", "status", "time_frame", "data_source"])
+@pytest.mark.parametrize(
+    "field", ["key_path", "description", "value_type", "status", "time_frame", "data_source"]
+)
 def test_required_metric_field_missing(root: Path, event: str, field: str) -> None:
     write_metric(root, "counts.c", [{"name": event}], file_name="c.yml", drop=[field])
 
@@ -186,7 +189,9 @@ def test_broken_metric_needs_a_repair_issue_url(root: Path, event: str) -> None:
 
 
 def test_broken_metric_with_a_repair_issue_is_still_counted(root: Path, event: str) -> None:
-    write_metric(root, "counts.c", [{"name": event}], status="broken", repair_issue_url="https://x/-/issues/1")
+    write_metric(
+        root, "counts.c", [{"name": event}], status="broken", repair_issue_url="https://x/-/issues/1"
+    )
 
     registry = load_definitions(root)
 
@@ -210,7 +215,10 @@ def test_key_path_must_be_dotted_words(root: Path, event: str) -> None:
 
     error = only_problem(root)
 
-    assert (error.field, error.message) == ("key_path", "'counts..c' does not match ^[A-Za-z0-9_]+(\\.[A-Za-z0-9_]+)*$")
+    assert (error.field, error.message) == (
+        "key_path",
+        "'counts..c' does not match ^[A-Za-z0-9_]+(\\.[A-Za-z0-9_]+)*$",
+    )
 
 
 def test_each_missing_required_field_is_reported_once(root: Path, event: str) -> None:
@@ -218,4 +226,7 @@ def test_each_missing_required_field_is_reported_once(root: Path, event: str) ->
 
     found = [(e.field, e.message) for e in problems(root)]
 
-    assert found == [("description", "required field is missing"), ("value_type", "required field is missing")]
+    assert found == [
+        ("description", "required field is missing"),
+        ("value_type", "required field is missing"),
+    ]

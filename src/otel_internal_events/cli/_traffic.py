@@ -68,7 +68,10 @@ FORGE_TRAFFIC: Mapping[str, tuple[int, Mapping[str, _PropertySpec]]] = {
             "language": ["python", "ruby", "go", "javascript", "markdown"],
         },
     ),
-    "create_merge_request": (4, {"label": ["web", "api", "push_option", "web_ide"], "property": ["draft", "ready"]}),
+    "create_merge_request": (
+        4,
+        {"label": ["web", "api", "push_option", "web_ide"], "property": ["draft", "ready"]},
+    ),
     "submit_merge_request_review": (
         4,
         {"label": ["approved", "requested_changes", "commented"], "value": (0, 6)},
@@ -162,7 +165,11 @@ def generate_stream(
     stream = []
     for timestamp, name in zip(stamps, rng.choices(names, weights, k=events), strict=True):
         identifiers = registry.event(name).identifiers
-        user = 1 + min(int(rng.paretovariate(1.2)) - 1, users - 1) if rng.random() < 0.5 else rng.randint(1, users)
+        user = (
+            1 + min(int(rng.paretovariate(1.2)) - 1, users - 1)
+            if rng.random() < 0.5
+            else rng.randint(1, users)
+        )
         project = rng.randint(1, projects)
         stream.append(
             DemoEvent(
@@ -177,7 +184,9 @@ def generate_stream(
     return stream
 
 
-def _properties(rng: random.Random, registry: DefinitionRegistry, name: str) -> Iterator[tuple[str, str | int]]:
+def _properties(
+    rng: random.Random, registry: DefinitionRegistry, name: str
+) -> Iterator[tuple[str, str | int]]:
     known = FORGE_TRAFFIC.get(name, (1, {}))[1]
     for key, prop in registry.event(name).additional_properties.items():
         spec = known.get(key)

@@ -41,7 +41,8 @@ def check_tree(
                     f"duplicate key_path '{metric.key_path}' (also in {first_metric.path})",
                 )
             ] = None
-        if metric.data_source == "internal_events":
+        # Removed metrics may name events deleted since; they are kept for the record only.
+        if metric.data_source == "internal_events" and metric.is_available:
             for path, parts, message in _check_metric(metric, by_name):
                 problems[(path, tuple(parts), message)] = None
     return [

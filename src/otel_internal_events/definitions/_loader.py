@@ -121,7 +121,7 @@ def _read(
         errors.append(DefinitionError(shown, "", f"cannot read: {exc}"))
         return shown, None
     if not isinstance(document, dict):
-        errors.append(DefinitionError(shown, "", "expected a mapping of fields at the top level"))
+        errors.append(DefinitionError(shown, "", "expected a mapping of fields at the top level", 1))
         return shown, None
     return shown, document
 
@@ -162,7 +162,7 @@ def _read_event(
         declared: PropertyType = spec.get("type", "any")
         builtin = BUILTIN_PROPERTIES.get(name)
         if builtin is not None and declared not in ("any", builtin):
-            errors.append(
+            problems.append(
                 DefinitionError(
                     shown,
                     f"additional_properties.{name}.type",
@@ -170,8 +170,12 @@ def _read_event(
                     LineFinder(path).line_of(["additional_properties", name, "type"]),
                 )
             )
-            return None
+            continue
         properties[name] = AdditionalProperty(name, spec["description"], builtin or declared)
+    if problems:
+        # Report every mismatched built-in, not only the first.
+        errors.extend(problems)
+        return None
     return EventDefinition(
         action=document["action"],
         description=document["description"],

@@ -78,6 +78,9 @@ def schema_problems(kind: str, document: Mapping[str, Any]) -> Iterator[tuple[li
 def _explain(error: ValidationError) -> Iterator[tuple[list[str | int], str]]:
     path = list(error.absolute_path)
     instance, validator = error.instance, error.validator
+    if "propertyNames" in error.absolute_schema_path:
+        yield [*path, str(instance)], f"invalid name {instance!r}: names must match ^[a-z0-9_]+$"
+        return
     value: Any = error.validator_value
     schema: Any = error.schema
     if validator == "additionalProperties" and isinstance(instance, dict):

@@ -24,7 +24,9 @@ def decode_records(batch: Sequence[Any]) -> list[TrackedEvent]:
     events = []
     for item in batch:
         record = item.log_record
-        attributes = record.attributes
+        # The SDK's BoundedAttributes copies its keys under a lock on every iteration; the
+        # record is no longer written to once exported, so read the plain dict beneath.
+        attributes = getattr(record.attributes, "_dict", record.attributes)
         if not attributes:
             continue
         timestamp = record.timestamp or record.observed_timestamp

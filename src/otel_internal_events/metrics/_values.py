@@ -45,30 +45,43 @@ class MetricReader:
         """Values of ``metrics`` as of ``at``; -1 for each metric whose read failed."""
         metrics = list(metrics)
         pipe = self._client.pipeline(transaction=False)
+        counts = []
         for metric in metrics:
             keys = self.keys_for(metric, at)
             if metric.kind == "unique":
                 pipe.pfcount(*keys)
+                counts.append(1)
             else:
-                pipe.mget(keys)
+                # One GET per key, not MGET: MGET answers nil for a key of the wrong type,
+                # which would read as 0 instead of an error (-1, as GitLab's GET gives).
+                for key in keys:
+                    pipe.get(key)
+                counts.append(len(keys))
         try:
             replies = pipe.execute(raise_on_error=False)
         except Exception as exc:  # the server is unreachable: every value is unknown
             _log.warning("cannot read metric values from Redis: %r", exc)
             return {metric.key_path: -1 for metric in metrics}
-        return {
-            metric.key_path: _value(metric, reply) for metric, reply in zip(metrics, replies, strict=True)
-        }
+        values: dict[str, MetricValue] = {}
+        start = 0
+        for metric, count in zip(metrics, counts, strict=True):
+            values[metric.key_path] = _value(metric, replies[start : start + count])
+            start += count
+        return values
 
 
-def _value(metric: MetricDefinition, reply: Any) -> MetricValue:
-    if isinstance(reply, Exception):
-        _log.warning("cannot read metric %s: %r", metric.key_path, reply)
+def _value(metric: MetricDefinition, replies: list[Any]) -> MetricValue:
+    try:
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        if metric.kind == "unique":
+            return int(replies[0])
+        present = [r for r in replies if r is not None]
+        if metric.kind == "sum":
+            total = float(sum(float(r) for r in present))
+            return int(total) if total.is_integer() else total
+        return sum(int(r) for r in present)
+    except Exception as exc:  # a command error, or a value that is not a number
+        _log.warning("cannot read metric %s: %r", metric.key_path, exc)
         return -1
-    if metric.kind == "unique":
-        return int(reply)
-    present = [r for r in reply if r is not None]
-    if metric.kind == "sum":
-        total = float(sum(float(r) for r in present))
-        return int(total) if total.is_integer() else total
-    return sum(int(r) for r in present)

@@ -21,9 +21,9 @@ __all__ = ["Identifier", "TrackedEvent", "event_from_attributes"]
 Identifier = int | str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TrackedEvent:
-    """One tracked event, after validation.
+    """One tracked event, after validation (treat it as read-only; not frozen, for speed).
 
     ``properties`` holds only declared additional properties; identifiers are plain ids.
     ``timestamp_ns`` is when the event happened, which decides its ISO week.
@@ -59,7 +59,7 @@ def event_from_attributes(
         return None
     properties: dict[str, str | int | float] = {}
     for key, value in attributes.items():
-        if key.startswith(PROPERTY_PREFIX) and isinstance(value, str | int | float):
+        if key.startswith(PROPERTY_PREFIX) and isinstance(value, _SCALARS):
             properties[key[_PREFIX_LENGTH:]] = value
     feature_ids = attributes.get(FEATURE_ENABLED_BY_NAMESPACE_IDS)
     category = attributes.get(CATEGORY)
@@ -71,13 +71,16 @@ def event_from_attributes(
         namespace_id=_identifier(attributes.get(NAMESPACE_ID)),
         properties=properties,
         category=category if isinstance(category, str) else None,
-        feature_enabled_by_namespace_ids=tuple(feature_ids) if isinstance(feature_ids, list | tuple) else (),
+        feature_enabled_by_namespace_ids=tuple(feature_ids) if isinstance(feature_ids, _SEQUENCES) else (),
         send_snowplow=attributes.get(SEND_SNOWPLOW) is not False,
     )
 
 
 _PREFIX_LENGTH = len(PROPERTY_PREFIX)
+_SCALARS = (str, int, float)
+_SEQUENCES = (list, tuple)
+_IDS = (int, str)
 
 
 def _identifier(value: object) -> Identifier | None:
-    return value if isinstance(value, int | str) and not isinstance(value, bool) else None
+    return value if isinstance(value, _IDS) and not isinstance(value, bool) else None

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..definitions import DefinitionRegistry, EventRule
+from ..definitions import DefinitionRegistry
 from ..metrics import WEEKLY_KEY_TTL_SECONDS, RedisKeys, iso_week_of_ns, render_value
 from ._event import TrackedEvent
 
 __all__ = ["RedisClient", "RedisCounterSink", "WritePlan", "unique_member"]
+
+_NS_PER_DAY = 86_400 * 10**9
+#: unique identifier -> the TrackedEvent field holding it (others are additional properties)
+_ID_ATTRIBUTES = {"user": "user_id", "project": "project_id", "namespace": "namespace_id"}
+_ID_FIELDS = frozenset(_ID_ATTRIBUTES.values())
+#: (filter matcher or None, key, kind, unique value source, key is a weekly total or sum)
+_Step = tuple[Callable[[Mapping[str, object]], bool] | None, str, str, str | None, bool]
 
 
 class RedisClient(Protocol):
@@ -57,45 +64,56 @@ class RedisCounterSink:
         self._client = client
         self._registry = registry
         self._keys = RedisKeys(key_prefix)
-        self._plans: dict[str, tuple[tuple[EventRule, str], ...]] = {}
+        self._step_cache: dict[tuple[str, int], tuple[_Step, ...]] = {}
 
     @property
     def keys(self) -> RedisKeys:
         return self._keys
 
-    def _rules(self, event: str) -> tuple[tuple[EventRule, str], ...]:
-        plan = self._plans.get(event)
-        if plan is None:
-            plan = tuple((rule, self._keys.base(rule)) for rule in self._registry.rules_for(event))
-            self._plans[event] = plan
-        return plan
+    def _steps(self, event: str, day: int) -> tuple[_Step, ...]:
+        """The writes of ``event`` on day ``day`` (days since the epoch), keys included."""
+        week = iso_week_of_ns(day * _NS_PER_DAY)
+        steps = []
+        for rule in self._registry.rules_for(event):
+            base = self._keys.base(rule)
+            key = f"{base}-{week}" if rule.time_framed else base
+            matcher = rule.matches if rule.filter else None
+            kind = rule.kind
+            source = _ID_ATTRIBUTES.get(rule.unique or "", rule.unique) if kind == "unique" else None
+            steps.append((matcher, key, kind, source, rule.time_framed and kind != "unique"))
+        found = tuple(steps)
+        if len(self._step_cache) > 100_000:
+            self._step_cache.clear()
+        self._step_cache[(event, day)] = found
+        return found
 
     def plan(self, events: Iterable[TrackedEvent]) -> WritePlan:
         """Group the writes of ``events`` per key (no I/O)."""
         plan = WritePlan()
         unique, totals, sums, weekly = plan.unique, plan.totals, plan.sums, plan.weekly
+        cache = self._step_cache
         for event in events:
-            week = iso_week_of_ns(event.timestamp_ns)
+            day = event.timestamp_ns // _NS_PER_DAY
+            steps = cache.get((event.name, day)) or self._steps(event.name, day)
             properties = event.properties
-            for rule, base in self._rules(event.name):
-                if rule.filter and not rule.matches(properties):
+            for matcher, key, kind, source, is_weekly in steps:
+                if matcher is not None and not matcher(properties):
                     continue
-                key = f"{base}-{week}" if rule.time_framed else base
-                if rule.unique:
-                    value = event.identifier(rule.unique)
+                if kind == "unique":
+                    value = getattr(event, source) if source in _ID_FIELDS else properties.get(source)
                     if value is None:
                         plan.skipped_unique += 1
                     else:
-                        unique[key].add(unique_member(value))
+                        unique[key].add(value if type(value) is str else unique_member(value))
                     continue
-                if rule.operator:
+                if kind == "sum":
                     amount = properties.get("value")
                     if amount is None or isinstance(amount, str):
                         continue
                     sums[key] += amount
                 else:
                     totals[key] += 1
-                if rule.time_framed:
+                if is_weekly:
                     weekly.add(key)
         return plan
 
