@@ -156,9 +156,7 @@ def bench_drain(url: str, records: int) -> float:
     for i in range(records):
         oie.track_internal_event(EVENT, user=i, project=projects[i % 50], additional_properties=PROPERTIES)
     batch = list(capture.get_finished_logs())
-    exporter = RedisCounterExporter(
-        RedisCounterSink(runtime.redis, runtime.registry, "bench3:"), runtime.meter
-    )
+    exporter = RedisCounterExporter(RedisCounterSink(runtime.redis, runtime.registry, "bench3:"), runtime.meter)
     size = 4096
     start = time.perf_counter()
     for offset in range(0, len(batch), size):
@@ -215,9 +213,7 @@ def main() -> None:
     url = args.redis_url or _redis.embedded_server().url
     gc.collect()
     ours_us, bare_us = bench_caller(url, args.calls)
-    print(
-        f"1. caller thread: track_internal_event {ours_us:.1f} us/call, bare Logger.emit {bare_us:.1f} us/call"
-    )
+    print(f"1. caller thread: track_internal_event {ours_us:.1f} us/call, bare Logger.emit {bare_us:.1f} us/call")
     print(f"   ratio {ours_us / bare_us:.2f}x (target <= 2.0x)")
     gitlab_us = bench_gitlab_way(url, args.calls)
     print(f"2. GitLab way (synchronous round trips): {gitlab_us:.1f} us/event; ours {ours_us:.1f} us/event")

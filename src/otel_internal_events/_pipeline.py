@@ -66,9 +66,7 @@ class Runtime:
             self._add("otlp", _otlp_exporter(settings))
         logger = self.logger_provider.get_logger(INSTRUMENTATION_SCOPE)
         self.recorder = EventRecorder(logger, self.meter)
-        self.tracker = Tracker(
-            self.registry, self.recorder, self.meter, strict=settings.strict, clock=settings.clock
-        )
+        self.tracker = Tracker(self.registry, self.recorder, self.meter, strict=settings.strict, clock=settings.clock)
 
     def _add(self, name: str, exporter: Any) -> None:
         s = self.settings
@@ -88,9 +86,7 @@ class Runtime:
     def redis(self) -> Any:
         """The redis-py client of the counters (connecting, or starting the embedded server)."""
         if self._redis is None:
-            self._redis = _redis.connect(
-                self.settings.redis_url, timeout_s=self.settings.export_timeout_millis / 1000
-            )
+            self._redis = _redis.connect(self.settings.redis_url, timeout_s=self.settings.export_timeout_millis / 1000)
         return self._redis
 
     def today(self) -> dt.date:
@@ -119,9 +115,7 @@ def _otlp_exporter(settings: Settings) -> Any:
     try:
         from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
     except ImportError:
-        raise MissingExtraError(
-            "The otlp exporter", "otlp", "opentelemetry-exporter-otlp-proto-http"
-        ) from None
+        raise MissingExtraError("The otlp exporter", "otlp", "opentelemetry-exporter-otlp-proto-http") from None
     return OTLPLogExporter(endpoint=settings.otlp_endpoint, timeout=settings.export_timeout_millis / 1000)
 
 

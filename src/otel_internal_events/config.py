@@ -65,9 +65,7 @@ class Settings:
     )
     redis_url: str | None = field(
         default=None,
-        metadata=_env(
-            "REDIS_URL", str, "Redis server for counters; falls back to REDIS_URL; none: embedded server."
-        ),
+        metadata=_env("REDIS_URL", str, "Redis server for counters; falls back to REDIS_URL; none: embedded server."),
     )
     key_prefix: str = field(
         default="",
@@ -122,9 +120,7 @@ def _check_names(names: Mapping[str, Any]) -> None:
     known = {f.name for f in fields(Settings)}
     unknown = sorted(set(names) - known)
     if unknown:
-        raise ConfigurationError(
-            f"unknown setting(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})"
-        )
+        raise ConfigurationError(f"unknown setting(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

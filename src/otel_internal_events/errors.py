@@ -41,9 +41,7 @@ class MissingExtraError(ConfigurationError, ImportError):
     """A feature was asked for whose optional dependencies are not installed."""
 
     def __init__(self, feature: str, extra: str, module: str) -> None:
-        super().__init__(
-            f"{feature} needs the '{module}' package: pip install 'otel-internal-events[{extra}]'"
-        )
+        super().__init__(f"{feature} needs the '{module}' package: pip install 'otel-internal-events[{extra}]'")
         self.extra = extra
 
 

@@ -68,9 +68,7 @@ def run_demo(
         registry, events=events, users=users, projects=projects, start=start, weeks=weeks, seed=seed
     )
     clock = SimulatedClock(dt.datetime.combine(start, dt.time(), dt.UTC))
-    settings = Settings(
-        definitions=roots, redis_url=redis_url, key_prefix=key_prefix, strict=True, clock=clock
-    )
+    settings = Settings(definitions=roots, redis_url=redis_url, key_prefix=key_prefix, strict=True, clock=clock)
     runtime = _pipeline.configure(settings, registry=registry)
     console.print(
         f"definitions: {', '.join(roots)} ({len(registry.events)} events, {len(registry.metrics)} metrics)\n"
@@ -118,13 +116,9 @@ def run_demo(
 @click.option("--projects", default=50, show_default=True)
 @click.option("--weeks", default=6, show_default=True, help="Simulated weeks, ending last Sunday.")
 @click.option("--seed", default=2026, show_default=True)
-@click.option(
-    "--redis-url", default=None, help="Redis server; default: an embedded one, started for the demo."
-)
+@click.option("--redis-url", default=None, help="Redis server; default: an embedded one, started for the demo.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def demo(
-    events: int, users: int, projects: int, weeks: int, seed: int, redis_url: str | None, fmt: str
-) -> None:
+def demo(events: int, users: int, projects: int, weeks: int, seed: int, redis_url: str | None, fmt: str) -> None:
     """Track a realistic stream for the demo product, then print the metric report."""
     console = Console(stderr=fmt == "json")
     url = redis_url or os.environ.get("OTEL_INTERNAL_EVENTS_REDIS_URL")

@@ -14,9 +14,7 @@ from ._report_view import print_report
 
 
 @click.command()
-@click.option(
-    "--at", "at", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Compute as of this day."
-)
+@click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Compute as of this day.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.argument("paths", nargs=-1, type=click.Path(file_okay=False))
 def report(at: dt.datetime | None, fmt: str, paths: tuple[str, ...]) -> None:

@@ -165,11 +165,7 @@ def generate_stream(
     stream = []
     for timestamp, name in zip(stamps, rng.choices(names, weights, k=events), strict=True):
         identifiers = registry.event(name).identifiers
-        user = (
-            1 + min(int(rng.paretovariate(1.2)) - 1, users - 1)
-            if rng.random() < 0.5
-            else rng.randint(1, users)
-        )
+        user = 1 + min(int(rng.paretovariate(1.2)) - 1, users - 1) if rng.random() < 0.5 else rng.randint(1, users)
         project = rng.randint(1, projects)
         stream.append(
             DemoEvent(
@@ -184,9 +180,7 @@ def generate_stream(
     return stream
 
 
-def _properties(
-    rng: random.Random, registry: DefinitionRegistry, name: str
-) -> Iterator[tuple[str, str | int]]:
+def _properties(rng: random.Random, registry: DefinitionRegistry, name: str) -> Iterator[tuple[str, str | int]]:
     known = FORGE_TRAFFIC.get(name, (1, {}))[1]
     for key, prop in registry.event(name).additional_properties.items():
         spec = known.get(key)

@@ -66,9 +66,7 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
 
 def _print_summary(roots: tuple[str, ...], summary: dict[str, object]) -> None:
     console = Console(highlight=False)
-    console.print(
-        f"[green]valid[/green]: {', '.join(roots)}: {summary['events']} events, {summary['metrics']} metrics"
-    )
+    console.print(f"[green]valid[/green]: {', '.join(roots)}: {summary['events']} events, {summary['metrics']} metrics")
     table = Table("time frame", *_KINDS, "all kinds", title="metrics by time frame and kind")
     cells = summary["metrics_table"]
     assert isinstance(cells, dict)

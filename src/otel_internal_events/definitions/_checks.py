@@ -18,18 +18,14 @@ Problem = tuple[str, list[str | int], str]
 _Key = tuple[str, tuple[str | int, ...], str]
 
 
-def check_tree(
-    events: Sequence[EventDefinition], metrics: Sequence[MetricDefinition]
-) -> list[DefinitionError]:
+def check_tree(events: Sequence[EventDefinition], metrics: Sequence[MetricDefinition]) -> list[DefinitionError]:
     """Every cross-file problem, once each (an expanded metric file is checked once)."""
     problems: dict[_Key, None] = {}
     by_name: dict[str, EventDefinition] = {}
     for event in events:
         first = by_name.setdefault(event.action, event)
         if first is not event:
-            problems[
-                (event.path, ("action",), f"duplicate event '{event.action}' (also in {first.path})")
-            ] = None
+            problems[(event.path, ("action",), f"duplicate event '{event.action}' (also in {first.path})")] = None
     key_paths: dict[str, MetricDefinition] = {}
     for metric in metrics:
         first_metric = key_paths.setdefault(metric.key_path, metric)
@@ -45,10 +41,7 @@ def check_tree(
         if metric.data_source == "internal_events" and metric.is_available:
             for path, parts, message in _check_metric(metric, by_name):
                 problems[(path, tuple(parts), message)] = None
-    return [
-        DefinitionError(path, field_path(parts), message, _line(path, parts))
-        for path, parts, message in problems
-    ]
+    return [DefinitionError(path, field_path(parts), message, _line(path, parts)) for path, parts, message in problems]
 
 
 def _line(path: str, parts: tuple[str | int, ...]) -> int | None:

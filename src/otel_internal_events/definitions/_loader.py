@@ -81,9 +81,7 @@ def _load(roots: tuple[str | os.PathLike[str], ...]) -> DefinitionRegistry:
         event_files, metric_files = _shown_files(root)
         if not event_files and not metric_files:
             errors.append(
-                DefinitionError(
-                    _display(root), "", "no definitions found (expected events/*.yml and metrics/**/*.yml)"
-                )
+                DefinitionError(_display(root), "", "no definitions found (expected events/*.yml and metrics/**/*.yml)")
             )
         for path, shown in event_files:
             event = _read_event(path, shown, errors, memo)
@@ -131,15 +129,10 @@ def _schema_errors(kind: str, path: Path, shown: str, document: dict[str, Any]) 
     if not problems:
         return []
     lines = LineFinder(path)
-    return [
-        DefinitionError(shown, field_path(parts), message, lines.line_of(parts))
-        for parts, message in problems
-    ]
+    return [DefinitionError(shown, field_path(parts), message, lines.line_of(parts)) for parts, message in problems]
 
 
-def _read_event(
-    path: Path, shown: str, errors: list[DefinitionError], memo: dict[Any, str]
-) -> EventDefinition | None:
+def _read_event(path: Path, shown: str, errors: list[DefinitionError], memo: dict[Any, str]) -> EventDefinition | None:
     shown, document = _read(path, shown, errors, memo)
     if document is None:
         return None

@@ -61,9 +61,7 @@ class DefinitionRegistry:
         try:
             return self._metrics[key_path]
         except KeyError:
-            raise UnknownMetricError(
-                f"unknown metric '{key_path}'{self._hint(key_path, self._metrics)}"
-            ) from None
+            raise UnknownMetricError(f"unknown metric '{key_path}'{self._hint(key_path, self._metrics)}") from None
 
     def rules_for(self, event: str) -> tuple[EventRule, ...]:
         """The counting rules of ``event``: its all-time and weekly totals, then its metrics' rules."""

@@ -110,9 +110,7 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
         self._flush_requested = False
         self._cond = threading.Condition(threading.Lock())
         self._shutdown_now = threading.Event()
-        self._worker = threading.Thread(
-            target=self._run, name=f"otel-internal-events-{self._name}", daemon=True
-        )
+        self._worker = threading.Thread(target=self._run, name=f"otel-internal-events-{self._name}", daemon=True)
         if not self._shutdown:
             self._worker.start()
 

@@ -50,9 +50,7 @@ class TrackedEvent:
         return self.properties.get(name)
 
 
-def event_from_attributes(
-    name: str | None, attributes: Mapping[str, object], timestamp_ns: int
-) -> TrackedEvent | None:
+def event_from_attributes(name: str | None, attributes: Mapping[str, object], timestamp_ns: int) -> TrackedEvent | None:
     """Decode the attributes the recorder wrote (see :mod:`..conventions`); None if not ours."""
     event = name or attributes.get(EVENT_NAME)
     if not isinstance(event, str) or not event:

@@ -18,7 +18,7 @@ _NS_PER_DAY = 86_400 * 10**9
 _ID_ATTRIBUTES = {"user": "user_id", "project": "project_id", "namespace": "namespace_id"}
 _ID_FIELDS = frozenset(_ID_ATTRIBUTES.values())
 #: (filter matcher or None, key, kind, unique value source, key is a weekly total or sum)
-_Step = tuple[Callable[[Mapping[str, object]], bool] | None, str, str, str | None, bool]
+_Step = tuple[Callable[[Mapping[str, object]], bool] | None, str, str, str, bool]
 
 
 class RedisClient(Protocol):
@@ -79,7 +79,7 @@ class RedisCounterSink:
             key = f"{base}-{week}" if rule.time_framed else base
             matcher = rule.matches if rule.filter else None
             kind = rule.kind
-            source = _ID_ATTRIBUTES.get(rule.unique or "", rule.unique) if kind == "unique" else None
+            source = _ID_ATTRIBUTES.get(rule.unique, rule.unique) if rule.unique else ""
             steps.append((matcher, key, kind, source, rule.time_framed and kind != "unique"))
         found = tuple(steps)
         if len(self._step_cache) > 100_000:

@@ -129,9 +129,7 @@ class Tracker:
             attributes[FEATURE_ENABLED_BY_NAMESPACE_IDS] = self._feature_ids(event, feature_ids)
         if category is not None:
             if type(category) is not str:
-                self._problem(
-                    InvalidPropertyTypeError(event, "category", f"expected a string, got {category!r}")
-                )
+                self._problem(InvalidPropertyTypeError(event, "category", f"expected a string, got {category!r}"))
             else:
                 attributes[CATEGORY] = category
         if send_snowplow is False:
@@ -164,9 +162,7 @@ class Tracker:
         for value in values:
             if type(value) is not int:
                 self._problem(
-                    InvalidPropertyTypeError(
-                        event, "feature_enabled_by_namespace_ids", f"expected ints, got {value!r}"
-                    )
+                    InvalidPropertyTypeError(event, "feature_enabled_by_namespace_ids", f"expected ints, got {value!r}")
                 )
                 return [v for v in values if type(v) is int]
         return values

@@ -45,9 +45,7 @@ def compile_specs(registry: DefinitionRegistry) -> dict[str, EventSpec]:
     """One :class:`EventSpec` per event of ``registry``."""
     specs = {}
     for name, event in registry.events.items():
-        properties = {
-            key: (PROPERTY_PREFIX + key, prop.type) for key, prop in event.additional_properties.items()
-        }
+        properties = {key: (PROPERTY_PREFIX + key, prop.type) for key, prop in event.additional_properties.items()}
         specs[name] = EventSpec(
             name=name,
             properties=properties,
