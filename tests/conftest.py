@@ -86,9 +86,7 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def configure(
-    redis_url: str, key_prefix: str, meter_provider: MeterProvider, clock: FakeClock
-) -> Iterator[Any]:
+def configure(redis_url: str, key_prefix: str, meter_provider: MeterProvider, clock: FakeClock) -> Iterator[Any]:
     """``configure(**overrides)``: the pipeline on the test's Redis prefix, strict by default."""
 
     def make(**overrides: Any) -> _pipeline.Runtime:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import datetime as dt
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk.resources import Resource
 
 from . import _redis
-from .config import Settings, settings_from_env
+from .config import ENV_PREFIX, Settings, _bool, settings_from_env
 from .conventions import INSTRUMENTATION_SCOPE
 from .definitions import DefinitionRegistry, load_definitions
 from .errors import ConfigurationError, InternalEventsError, MissingExtraError
@@ -173,10 +174,18 @@ def current() -> Runtime | None:
 
 
 def _strict_from_env() -> bool:
+    """Strict mode as the environment asks it, read from its one variable.
+
+    Not from the whole environment: a problem elsewhere (say a misspelt variable) must not
+    turn production mode into raising into the host. An unreadable value means production.
+    """
+    value = os.environ.get(ENV_PREFIX + "STRICT")
+    if value is None:
+        return Settings().strict
     try:
-        return settings_from_env().strict
-    except ConfigurationError:
-        return True
+        return _bool(value)
+    except ValueError:
+        return False
 
 
 def shutdown(timeout_millis: int = 30_000) -> None:

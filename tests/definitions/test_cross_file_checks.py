@@ -45,9 +45,7 @@ def test_expanded_key_path_colliding_with_a_single_frame_file_is_a_duplicate(roo
     error = only_problem(root)
 
     assert (error.path, error.field) == ("defs/metrics/counts_all/c.yml", "key_path")
-    assert (
-        error.message == "duplicate key_path 'counts.c_weekly' (also in defs/metrics/counts_7d/c_weekly.yml)"
-    )
+    assert error.message == "duplicate key_path 'counts.c_weekly' (also in defs/metrics/counts_7d/c_weekly.yml)"
 
 
 # --- the events a metric names -------------------------------------------------------------------
@@ -184,9 +182,7 @@ def test_unique_metric_with_time_frame_all_is_rejected(root: Path) -> None:
 
 def test_unique_metric_with_all_in_its_time_frame_list_is_rejected_once(root: Path) -> None:
     write_event(root, "x")
-    write_metric(
-        root, "redis_hll_counters.c", [{"name": "x", "unique": "user.id"}], time_frame=["7d", "28d", "all"]
-    )
+    write_metric(root, "redis_hll_counters.c", [{"name": "x", "unique": "user.id"}], time_frame=["7d", "28d", "all"])
 
     error = only_problem(root)
 
@@ -220,9 +216,7 @@ def test_mixing_unique_and_total_rules_is_rejected(root: Path) -> None:
 def test_two_different_unique_identifiers_are_rejected(root: Path) -> None:
     write_event(root, "x")
     write_event(root, "y")
-    write_metric(
-        root, "counts.c", [{"name": "x", "unique": "user.id"}, {"name": "y", "unique": "project.id"}]
-    )
+    write_metric(root, "counts.c", [{"name": "x", "unique": "user.id"}, {"name": "y", "unique": "project.id"}])
 
     error = only_problem(root)
 

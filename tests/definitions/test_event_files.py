@@ -134,9 +134,7 @@ def test_internal_events_must_be_true(root: Path) -> None:
     assert (error.field, error.message) == ("internal_events", "must be true, got False")
 
 
-@pytest.mark.parametrize(
-    "identifiers", [["project", "user", "namespace"], ["feature_enabled_by_namespace_ids"], []]
-)
+@pytest.mark.parametrize("identifiers", [["project", "user", "namespace"], ["feature_enabled_by_namespace_ids"], []])
 def test_documented_identifiers_are_accepted(root: Path, identifiers: list[str]) -> None:
     write_event(root, "open_page", identifiers=identifiers)
 
@@ -155,10 +153,7 @@ def test_unknown_identifier_is_rejected(root: Path) -> None:
     error = only_problem(root)
 
     assert (error.field, error.line) == ("identifiers[1]", line_of(path, "- organization"))
-    assert (
-        error.message
-        == "'organization' is not one of: project, user, namespace, feature_enabled_by_namespace_ids"
-    )
+    assert error.message == "'organization' is not one of: project, user, namespace, feature_enabled_by_namespace_ids"
 
 
 def test_repeated_identifier_is_rejected(root: Path) -> None:

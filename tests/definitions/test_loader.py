@@ -116,9 +116,7 @@ def test_event_path_is_relative_to_the_working_directory(root: Path) -> None:
 
 def test_list_of_time_frames_expands_with_weekly_monthly_and_no_suffix(root: Path) -> None:
     write_event(root, "open_page")
-    write_metric(
-        root, "counts.count_total_open_page", [{"name": "open_page"}], time_frame=["7d", "28d", "all"]
-    )
+    write_metric(root, "counts.count_total_open_page", [{"name": "open_page"}], time_frame=["7d", "28d", "all"])
 
     metrics = load_definitions(root).metrics
 
@@ -227,9 +225,7 @@ def test_problem_names_file_field_line_and_message(root: Path) -> None:
     assert error.path == "defs/events/open_page.yml"
     assert error.field == "identifiers[1]"
     assert error.line == line_of(path, "- group")
-    assert (
-        error.message == "'group' is not one of: project, user, namespace, feature_enabled_by_namespace_ids"
-    )
+    assert error.message == "'group' is not one of: project, user, namespace, feature_enabled_by_namespace_ids"
 
 
 def test_problem_str_is_path_line_field_message(root: Path) -> None:

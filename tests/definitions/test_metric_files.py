@@ -64,9 +64,7 @@ def test_unknown_field_inside_an_event_rule_is_reported_with_its_path(root: Path
     assert error.message == "unknown field; did you mean 'filter'?"
 
 
-@pytest.mark.parametrize(
-    "field", ["key_path", "description", "value_type", "status", "time_frame", "data_source"]
-)
+@pytest.mark.parametrize("field", ["key_path", "description", "value_type", "status", "time_frame", "data_source"])
 def test_required_metric_field_missing(root: Path, event: str, field: str) -> None:
     write_metric(root, "counts.c", [{"name": event}], file_name="c.yml", drop=[field])
 
@@ -189,9 +187,7 @@ def test_broken_metric_needs_a_repair_issue_url(root: Path, event: str) -> None:
 
 
 def test_broken_metric_with_a_repair_issue_is_still_counted(root: Path, event: str) -> None:
-    write_metric(
-        root, "counts.c", [{"name": event}], status="broken", repair_issue_url="https://x/-/issues/1"
-    )
+    write_metric(root, "counts.c", [{"name": event}], status="broken", repair_issue_url="https://x/-/issues/1")
 
     registry = load_definitions(root)
 

@@ -21,12 +21,8 @@ def registry(root: Path) -> DefinitionRegistry:
     write_event(root, "open_page", identifiers=["user", "project"], additional_properties=declare("label"))
     write_event(root, "close_page", identifiers=["user", "namespace"])
     write_metric(root, "counts.a_total", [{"name": "open_page"}], time_frame="7d")
-    write_metric(
-        root, "counts.b_users", [{"name": "open_page", "unique": "user.id"}], time_frame=["7d", "28d"]
-    )
-    write_metric(
-        root, "counts.c_docs", [{"name": "open_page", "filter": {"label": "docs"}}], time_frame="all"
-    )
+    write_metric(root, "counts.b_users", [{"name": "open_page", "unique": "user.id"}], time_frame=["7d", "28d"])
+    write_metric(root, "counts.c_docs", [{"name": "open_page", "filter": {"label": "docs"}}], time_frame="all")
     return load_definitions(root)
 
 

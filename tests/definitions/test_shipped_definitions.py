@@ -35,9 +35,7 @@ def test_shipped_tree_has_at_least_20_metric_files() -> None:
 
 
 @pytest.mark.parametrize("identifier", ["user", "project", "namespace"])
-def test_shipped_metrics_count_unique_by_each_identifier(
-    registry: DefinitionRegistry, identifier: str
-) -> None:
+def test_shipped_metrics_count_unique_by_each_identifier(registry: DefinitionRegistry, identifier: str) -> None:
     assert any(rule.unique == identifier for rule in computed_rules(registry))
 
 
