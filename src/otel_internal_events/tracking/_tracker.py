@@ -86,8 +86,10 @@ class Tracker:
                 category,
                 send_snowplow_event,
             )
-        except TrackingError:
-            raise  # only strict mode lets one out of _track
+        except TrackingError as problem:
+            if self.strict:
+                raise
+            self._report(problem, problem.reason)
         except Exception as exc:
             if self.strict:
                 raise
