@@ -1,0 +1,131 @@
+"""``with_batched_redis_writes``: records held until the outermost block exits, then one export."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
+
+import otel_internal_events as oie
+from otel_internal_events.exporters import AnalyticsLogRecordProcessor, RedisCounterExporter
+from otel_internal_events.sinks import RedisCounterSink
+
+EVENT = "download_repository_archive"
+WAIT_S = 0.1  # five times the 20 ms schedule delay of the test pipeline
+
+
+class CountingExporter(LogRecordExporter):
+    """Passes batches on, remembering the size of each export call."""
+
+    def __init__(self, inner: LogRecordExporter) -> None:
+        self.inner = inner
+        self.calls: list[int] = []
+
+    def export(self, batch: Sequence[Any]) -> LogRecordExportResult:
+        self.calls.append(len(batch))
+        return self.inner.export(batch)
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return True
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+
+@pytest.fixture
+def counting(configure: Any, redis_client: Any, key_prefix: str) -> CountingExporter:
+    """A pipeline whose only processor exports through a :class:`CountingExporter`, batches of 2."""
+    runtime = configure(exporters=("none",))
+    sink = RedisCounterSink(redis_client, runtime.registry, key_prefix)
+    exporter = CountingExporter(RedisCounterExporter(sink, runtime.meter))
+    processor = AnalyticsLogRecordProcessor(
+        exporter, runtime.meter, name="counting", max_export_batch_size=2, schedule_delay_millis=20
+    )
+    runtime.processors["counting"] = processor  # flushed and shut down with the runtime
+    runtime.logger_provider.add_log_record_processor(processor)
+    return exporter
+
+
+@pytest.fixture
+def total_key(key_prefix: str) -> str:
+    return f"{key_prefix}{{event_counters}}_{EVENT}"
+
+
+def test_records_are_held_until_the_block_exits(
+    configure: Any, redis_client: Any, total_key: str, stays_absent: Any
+) -> None:
+    configure()
+    with oie.with_batched_redis_writes():
+        for _ in range(3):
+            oie.track_internal_event(EVENT)
+        assert oie.flush()
+        assert stays_absent(total_key, WAIT_S)
+    assert oie.flush()
+    assert redis_client.get(total_key) == b"3"
+
+
+def test_nested_blocks_deliver_at_the_outermost_exit(
+    configure: Any, redis_client: Any, total_key: str, stays_absent: Any
+) -> None:
+    configure()
+    with oie.with_batched_redis_writes():
+        oie.track_internal_event(EVENT)
+        with oie.with_batched_redis_writes():
+            oie.track_internal_event(EVENT)
+        assert oie.flush()
+        assert stays_absent(total_key, WAIT_S)
+        oie.track_internal_event(EVENT)
+    assert oie.flush()
+    assert redis_client.get(total_key) == b"3"
+
+
+def test_nested_blocks_go_out_in_one_export(counting: CountingExporter) -> None:
+    with oie.with_batched_redis_writes():
+        oie.track_internal_event(EVENT)
+        with oie.with_batched_redis_writes():
+            oie.track_internal_event(EVENT)
+        oie.track_internal_event(EVENT)
+    assert oie.flush()
+    assert counting.calls == [3]
+
+
+def test_an_exception_inside_the_block_still_delivers_the_events(
+    configure: Any, redis_client: Any, total_key: str
+) -> None:
+    configure()
+    with pytest.raises(RuntimeError, match="boom"), oie.with_batched_redis_writes():
+        oie.track_internal_event(EVENT)
+        oie.track_internal_event(EVENT)
+        raise RuntimeError("boom")
+    assert oie.flush()
+    assert redis_client.get(total_key) == b"2"
+
+
+def test_a_unit_goes_out_in_one_export_call_even_above_the_batch_size(
+    counting: CountingExporter, redis_client: Any, total_key: str
+) -> None:
+    with oie.with_batched_redis_writes():
+        for _ in range(5):
+            oie.track_internal_event(EVENT)
+    assert oie.flush()
+    assert counting.calls == [5]
+    assert redis_client.get(total_key) == b"5"
+
+
+def test_two_units_are_not_merged_beyond_the_batch_size(counting: CountingExporter) -> None:
+    for size in (3, 2):
+        with oie.with_batched_redis_writes():
+            for _ in range(size):
+                oie.track_internal_event(EVENT)
+    assert oie.flush()
+    assert counting.calls == [3, 2]
+
+
+def test_without_a_block_exports_respect_the_batch_size(counting: CountingExporter) -> None:
+    for _ in range(5):
+        oie.track_internal_event(EVENT)
+    assert oie.flush()
+    assert sum(counting.calls) == 5
+    assert max(counting.calls) <= 2

