@@ -127,6 +127,14 @@ BAD_CALLS: list[tuple[str, dict[str, Any], type[Exception], str, str]] = [
         "namespace",
         "a metric counts this event by unique namespace.id, but no namespace was given",
     ),
+    (
+        # only the runner_type=group metric counts run_ci_job by project
+        "run_ci_job",
+        {"user": 1, "namespace": 2, "additional_properties": {"runner_type": "group"}},
+        MissingIdentifierError,
+        "project",
+        "a metric counts this event by unique project.id, but no project was given",
+    ),
 ]
 IDS = [f"{event}-{error.__name__}-{field or 'event'}-{i}" for i, (event, _, error, field, _m) in enumerate(BAD_CALLS)]
 
@@ -257,3 +265,12 @@ def test_production_mode_logs_each_event_and_reason_once(configure: Any, caplog:
         prefix + "event 'create_pipeline': additional_properties.foo: "
         "property is not declared by the event (declared: label, property, value)",
     ]
+
+
+def test_a_filtered_unique_metric_needs_its_identifier_only_for_calls_it_counts(
+    configure: Any, redis_client: Any, key_prefix: str
+) -> None:
+    configure()
+    oie.track_internal_event("run_ci_job", user=1, namespace=2, additional_properties={"runner_type": "instance"})
+    assert oie.flush()
+    assert int(redis_client.get(f"{key_prefix}{{event_counters}}_run_ci_job")) == 1

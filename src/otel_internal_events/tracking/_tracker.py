@@ -122,11 +122,12 @@ class Tracker:
             attributes[PROJECT_ID] = project_id
         if namespace_id is not None:
             attributes[NAMESPACE_ID] = namespace_id
-        for identifier in spec.required_identifiers:
-            if attributes.get(_IDENTIFIER_ATTRIBUTES[identifier]) is None:
+        properties = self._properties(spec, additional_properties, attributes) if additional_properties else {}
+        for identifier, matchers in spec.required_identifiers:
+            if attributes.get(_IDENTIFIER_ATTRIBUTES[identifier]) is None and any(
+                matcher is None or matcher(properties) for matcher in matchers
+            ):
                 self._problem(spec.missing(identifier))
-        if additional_properties:
-            self._properties(spec, additional_properties, attributes)
         if feature_ids is not None:
             attributes[FEATURE_ENABLED_BY_NAMESPACE_IDS] = self._feature_ids(event, feature_ids)
         if category is not None:
@@ -138,7 +139,9 @@ class Tracker:
             attributes[SEND_SNOWPLOW] = False
         self._recorder.record(event, attributes, self._clock())
 
-    def _properties(self, spec: EventSpec, properties: Mapping[str, Any], attributes: Attributes) -> None:
+    def _properties(self, spec: EventSpec, properties: Mapping[str, Any], attributes: Attributes) -> dict[str, Any]:
+        """Copy the valid properties into ``attributes``; return them (by their own names)."""
+        valid = {}
         declared = spec.properties
         for key, value in properties.items():
             found = declared.get(key)
@@ -151,6 +154,8 @@ class Tracker:
                 self._problem(problem)
                 continue
             attributes[attribute] = value
+            valid[key] = value
+        return valid
 
     def _identifier(self, event: str, name: str, value: Any) -> int | str | None:
         try:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..conventions import PROPERTY_PREFIX
-from ..definitions import DefinitionRegistry
+from ..definitions import IDENTIFIERS, DefinitionRegistry
 from ..errors import InvalidPropertyError, InvalidPropertyTypeError, MissingIdentifierError, TrackingError
 
 __all__ = ["EventSpec", "compile_specs", "identifier_of", "property_problem"]
 
 _MISSING = object()
+Matcher = Callable[[Mapping[str, object]], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,8 +23,10 @@ class EventSpec:
     name: str
     #: property name -> (attribute name, type: "string", "number" or "any")
     properties: Mapping[str, tuple[str, str]]
-    #: identifiers a metric of the event counts uniquely: the call must give them.
-    required_identifiers: tuple[str, ...]
+    #: (identifier, filter matchers) for each identifier a metric counts the event by uniquely.
+    #: The call must give it when a matcher is None (no filter) or any matcher accepts the
+    #: call's properties: a filtered unique metric needs the identifier only for calls it counts.
+    required_identifiers: tuple[tuple[str, tuple[Matcher | None, ...]], ...]
     declared: str
 
     def undeclared(self, key: str) -> TrackingError:
@@ -49,10 +52,20 @@ def compile_specs(registry: DefinitionRegistry) -> dict[str, EventSpec]:
         specs[name] = EventSpec(
             name=name,
             properties=properties,
-            required_identifiers=tuple(sorted(registry.unique_identifiers(name))),
+            required_identifiers=_required_identifiers(registry, name),
             declared=", ".join(sorted(properties)) or "none",
         )
     return specs
+
+
+def _required_identifiers(
+    registry: DefinitionRegistry, event: str
+) -> tuple[tuple[str, tuple[Matcher | None, ...]], ...]:
+    matchers: dict[str, dict[Matcher | None, None]] = {}
+    for rule in registry.rules_for(event):
+        if rule.unique in IDENTIFIERS:
+            matchers.setdefault(rule.unique, {})[rule.matches if rule.filter else None] = None
+    return tuple((identifier, tuple(found)) for identifier, found in sorted(matchers.items()))
 
 
 def property_problem(event: str, key: str, kind: str, value: Any) -> TrackingError | None:
