@@ -1,0 +1,70 @@
+"""The pytest plugin, registered through the ``pytest11`` entry point.
+
+It opens a scope around each test and closes it after the test's fixtures are torn down;
+the matchers create the test's pipeline lazily inside that scope, so a test that uses none
+costs a few attribute reads. The ``internal_events`` fixture creates it before the test runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from . import _session
+from ._capture import InternalEventsCapture
+
+__all__ = [
+    "internal_events",
+    "pytest_addoption",
+    "pytest_runtest_call",
+    "pytest_runtest_setup",
+    "pytest_runtest_teardown",
+]
+
+DEFINITIONS_INI = "internal_events_definitions"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        DEFINITIONS_INI,
+        type="paths",
+        default=[],
+        help="otel-internal-events: definition folders for tests, relative to the ini file "
+        "(OTEL_INTERNAL_EVENTS_DEFINITIONS wins; default: ./definitions)",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    config = item.config
+    _session.begin_test(item, lambda: [str(path) for path in config.getini(DEFINITIONS_INI)])
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    _session.begin_call(item)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
+    try:
+        result = yield
+    finally:
+        problems = _session.end_test(item)
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+    return result
+
+
+@pytest.fixture
+def internal_events() -> InternalEventsCapture:
+    """The test's internal events, set up before it runs (see :class:`InternalEventsCapture`).
+
+    Use it when the code tracks events before the first matcher, to read ``.events`` or
+    ``.metric_value(key_path)``, or to set up the pipeline in a fixture of your own.
+    """
+    capture = InternalEventsCapture(_session.active_session())
+    capture.runtime  # noqa: B018 - configures the pipeline now
+    return capture

@@ -1,0 +1,307 @@
+"""Per-test state behind the matchers: the pipeline they watch, the events it records, clean-up.
+
+The pytest plugin opens a :class:`Scope` around each test (cheap: nothing is configured).
+The first matcher or fixture that needs the pipeline creates the test's :class:`Session`,
+which configures one (strict, Redis counters under a key prefix of the test's own) unless the
+test or its fixtures configured their own, and captures every tracked event synchronously.
+When the test ends the scope closes the session: the pipeline it configured is shut down and
+its keys are deleted; a pipeline the test body configured (or that configured itself from
+the environment when the test tracked an event) is shut down too. Pipelines that fixtures set
+up are theirs to shut down. Outside a pytest test the matchers use the current pipeline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+import os
+import threading
+import uuid
+import weakref
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
+
+from .. import _pipeline
+from ..config import ENV_PREFIX, Settings, settings_from_env
+from ..definitions import DefinitionRegistry, load_definitions
+from ..exporters import decode_records
+from ..metrics import MetricValue
+from ..sinks import TrackedEvent
+
+__all__ = ["FLUSH_TIMEOUT_MILLIS", "Scope", "Session", "active_session", "begin_call", "begin_test", "end_test"]
+
+_log = logging.getLogger("otel_internal_events.testing")
+
+#: Longest wait for the events tracked so far to reach Redis before metric values are read.
+FLUSH_TIMEOUT_MILLIS = 10_000
+#: Key prefixes: ``internal-events-test:<process token>:<n>:``, after any configured prefix.
+_PREFIX_ROOT = "internal-events-test"
+_PROCESS_TOKEN = uuid.uuid4().hex[:8]
+_numbers = itertools.count(1)
+_GLOB_SPECIAL = str.maketrans({c: "\\" + c for c in "*?[]\\"})
+
+
+class _CaptureProcessor(LogRecordProcessor):
+    """Hands each record to the session listening now, on the thread that tracked it."""
+
+    def on_emit(self, log_record: ReadWriteLogRecord) -> None:
+        session = _listening()
+        if session is None:
+            return
+        try:
+            events = decode_records([log_record])
+        except Exception:  # a record that is not ours, in a shape we do not know
+            _log.debug("cannot decode a log record", exc_info=True)
+            return
+        for event in events:
+            session.receive(event)
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return True
+
+
+#: Runtimes that already carry a capture processor (a LoggerProvider cannot remove one).
+_captured: weakref.WeakSet[_pipeline.Runtime] = weakref.WeakSet()
+_captured_lock = threading.Lock()
+
+
+def _capture(runtime: _pipeline.Runtime) -> None:
+    with _captured_lock:
+        if runtime in _captured:
+            return
+        runtime.logger_provider.add_log_record_processor(_CaptureProcessor())
+        _captured.add(runtime)
+
+
+class Session:
+    """The events and the pipeline of one test (or, outside pytest, of the process).
+
+    ``owning``: configure a pipeline when none is current, and reset it at :meth:`close`.
+    ``definitions``: folders to use when the environment does not name any.
+    """
+
+    def __init__(
+        self,
+        *,
+        owning: bool,
+        definitions: Callable[[], Sequence[str]] | None = None,
+        scope: Scope | None = None,
+    ) -> None:
+        self.owning = owning
+        self._definitions = definitions
+        self._scope = scope
+        self.events: list[TrackedEvent] = []
+        self._sinks: list[list[TrackedEvent]] = []
+        self._lock = threading.Lock()
+        self._settings: Settings | None = None
+        self._registry: DefinitionRegistry | None = None
+        self._owned: list[_pipeline.Runtime] = []
+        self.open_runs = 0
+
+    # -- the pipeline ---------------------------------------------------------------------
+
+    def settings(self) -> Settings:
+        """The settings a pipeline of this session is configured with (computed once)."""
+        if self._settings is None:
+            overrides: dict[str, Any] = {}
+            if ENV_PREFIX + "DEFINITIONS" not in os.environ and self._definitions is not None:
+                folders = tuple(self._definitions())
+                if folders:
+                    overrides["definitions"] = folders
+            base = settings_from_env(**overrides)
+            prefix = f"{base.key_prefix}{_PREFIX_ROOT}:{_PROCESS_TOKEN}:{next(_numbers)}:"
+            # Tests never send to a Collector or Snowplow: Redis counters only.
+            self._settings = base.replace(strict=True, exporters=("redis",), key_prefix=prefix)
+        return self._settings
+
+    def registry(self) -> DefinitionRegistry:
+        """The definitions matchers are checked against; loading them starts no pipeline."""
+        runtime = _pipeline._current
+        if runtime is not None:
+            return runtime.registry
+        if not self.owning:
+            return self.runtime().registry
+        if self._registry is None:
+            self._registry = load_definitions(*self.settings().definitions)
+        return self._registry
+
+    def runtime(self) -> _pipeline.Runtime:
+        """The current pipeline, capturing; configured by this session if there is none."""
+        __tracebackhide__ = True
+        runtime = _pipeline._current
+        if runtime is None:
+            if self.owning:
+                self._check_nothing_was_lost()
+                runtime = _pipeline.configure(self.settings(), registry=self.registry())
+                self._owned.append(runtime)
+            else:
+                runtime = _pipeline.current()
+                if runtime is None:
+                    raise RuntimeError("internal events are not configured (see the log for why)")
+        _capture(runtime)
+        return runtime
+
+    def _check_nothing_was_lost(self) -> None:
+        __tracebackhide__ = True
+        reason = _pipeline._disabled_reason
+        if reason is not None and self._scope is not None and self._scope.disabled_reason is None:
+            raise RuntimeError(
+                "this test tracked internal events before its first matcher, and the pipeline that "
+                "configured itself from the environment for them failed, so they were lost: "
+                f"{reason}\nRequest the 'internal_events' fixture to set up the test pipeline "
+                "before the test runs (or configure the pipeline in a fixture)."
+            )
+
+    def metric_values(self, key_paths: Iterable[str]) -> dict[str, MetricValue]:
+        """Values after a flush, read one week ahead so that the current ISO week counts.
+
+        GitLab's matchers stub the time frames the same way: 7d and 28d metrics leave the
+        current week out, and a test tracks its events in the current week.
+        """
+        __tracebackhide__ = True
+        runtime = self.runtime()
+        if "redis" not in runtime.settings.exporters:
+            raise RuntimeError(
+                "the current internal events pipeline writes no Redis counters "
+                f"(exporters={','.join(runtime.settings.exporters)}): metric values cannot change"
+            )
+        if not runtime.flush(FLUSH_TIMEOUT_MILLIS):
+            raise RuntimeError(f"tracked events did not reach Redis within {FLUSH_TIMEOUT_MILLIS} ms")
+        at = runtime.today() + dt.timedelta(weeks=1)
+        metrics = [runtime.registry.metric(key_path) for key_path in key_paths]
+        return runtime.reader().values(metrics, at)
+
+    # -- captured events --------------------------------------------------------------------
+
+    def receive(self, event: TrackedEvent) -> None:
+        with self._lock:
+            if self.owning:  # a test's events; the process-wide session keeps none
+                self.events.append(event)
+            for sink in self._sinks:
+                sink.append(event)
+
+    def listen(self) -> list[TrackedEvent]:
+        """A list that receives every event tracked from now until :meth:`stop_listening`."""
+        sink: list[TrackedEvent] = []
+        with self._lock:
+            self._sinks.append(sink)
+        return sink
+
+    def stop_listening(self, sink: list[TrackedEvent]) -> None:
+        with self._lock:
+            self._sinks = [s for s in self._sinks if s is not sink]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.events.clear()
+
+    # -- the end ----------------------------------------------------------------------------
+
+    def close(self) -> list[str]:
+        """Reset what this session set up; the problems found (never raises)."""
+        problems = []
+        if self.open_runs:
+            problems.append(
+                f"{self.open_runs} internal events expectation(s) were started and never checked: "
+                "was a coroutine returned by .of(...) left un-awaited?"
+            )
+        with self._lock:
+            self._sinks.clear()
+        current = _pipeline._current
+        if current is not None and any(current is runtime for runtime in self._owned):
+            _pipeline.shutdown(FLUSH_TIMEOUT_MILLIS)
+        for runtime in self._owned:
+            _delete_keys(runtime)
+        self._owned.clear()
+        return problems
+
+
+def _delete_keys(runtime: _pipeline.Runtime) -> None:
+    client = runtime.redis
+    try:
+        pattern = runtime.settings.key_prefix.translate(_GLOB_SPECIAL) + "*"
+        keys = list(client.scan_iter(match=pattern, count=1000))
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start : start + 1000])
+    except Exception as exc:  # the server is gone: nothing left to clean
+        _log.warning("cannot delete the test's Redis keys: %r", exc)
+    finally:
+        client.close()
+
+
+class Scope:
+    """One running test; its session is created on first use.
+
+    ``runtime`` and ``disabled_reason`` are the pipeline's state once the test's fixtures are
+    set up: what differs at the end was done by the test body, and is reset.
+    """
+
+    __slots__ = ("definitions", "disabled_reason", "owner", "runtime", "session")
+
+    def __init__(self, owner: object, definitions: Callable[[], Sequence[str]] | None) -> None:
+        self.owner = owner
+        self.definitions = definitions
+        self.session: Session | None = None
+        self.mark()
+
+    def mark(self) -> None:
+        """Take the pipeline's state as the one the test starts from."""
+        self.runtime = _pipeline._current
+        self.disabled_reason = _pipeline._disabled_reason
+
+    def close(self) -> list[str]:
+        problems = self.session.close() if self.session is not None else []
+        current = _pipeline._current
+        if current is not self.runtime and current is not None:
+            _pipeline.shutdown(FLUSH_TIMEOUT_MILLIS)  # configured by the test body and left behind
+        elif current is None and _pipeline._disabled_reason is not None:
+            _pipeline.shutdown()  # forget a failed configuration from the environment: retry it next time
+        return problems
+
+
+#: Open test scopes, innermost last (pytester runs tests inside a test, in the same process).
+_scopes: list[Scope] = []
+_standalone: Session | None = None
+
+
+def begin_test(owner: object, definitions: Callable[[], Sequence[str]] | None = None) -> None:
+    """Open the scope of test ``owner`` (``definitions``: folders from the test configuration)."""
+    _scopes.append(Scope(owner, definitions))
+
+
+def begin_call(owner: object) -> None:
+    """The fixtures of ``owner`` are set up: what the pipeline is now is theirs."""
+    if _scopes and _scopes[-1].owner is owner:
+        _scopes[-1].mark()
+
+
+def end_test(owner: object) -> list[str]:
+    """Close the scope of ``owner``, its session, and what the test left; the problems found."""
+    if not _scopes or _scopes[-1].owner is not owner:
+        return []  # never opened (setup skipped before our hook ran)
+    return _scopes.pop().close()
+
+
+def active_session() -> Session:
+    """The session of the running test, created now if needed; outside tests, the process's."""
+    global _standalone
+    if _scopes:
+        scope = _scopes[-1]
+        if scope.session is None:
+            scope.session = Session(owning=True, definitions=scope.definitions, scope=scope)
+        return scope.session
+    if _standalone is None:
+        _standalone = Session(owning=False)
+    return _standalone
+
+
+def _listening() -> Session | None:
+    if _scopes:
+        return _scopes[-1].session
+    return _standalone
