@@ -1,19 +1,16 @@
 """otel-internal-events: GitLab-style Internal Events on OpenTelemetry.
 
 Define events and metrics in YAML, call :func:`track_internal_event`, read metric values.
+
+The names below are imported on first use, so that ``import otel_internal_events`` (and the
+pytest plugin that every test session of an installing project loads) stays cheap.
 """
 
-from ._api import (
-    InternalEvents,
-    InternalEventsTracking,
-    flush,
-    metric_value,
-    report,
-    track_internal_event,
-    with_batched_redis_writes,
-)
-from ._pipeline import configure, shutdown
-from .config import Settings
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .errors import (
     ConfigurationError,
     DefinitionError,
@@ -26,6 +23,32 @@ from .errors import (
     UnknownEventError,
     UnknownMetricError,
 )
+
+if TYPE_CHECKING:
+    from ._api import (
+        InternalEvents,
+        InternalEventsTracking,
+        flush,
+        metric_value,
+        report,
+        track_internal_event,
+        with_batched_redis_writes,
+    )
+    from ._pipeline import configure, shutdown
+    from .config import Settings
+
+_LAZY = {
+    "InternalEvents": "._api",
+    "InternalEventsTracking": "._api",
+    "flush": "._api",
+    "metric_value": "._api",
+    "report": "._api",
+    "track_internal_event": "._api",
+    "with_batched_redis_writes": "._api",
+    "configure": "._pipeline",
+    "shutdown": "._pipeline",
+    "Settings": ".config",
+}
 
 __all__ = [
     "ConfigurationError",
@@ -49,3 +72,16 @@ __all__ = [
     "track_internal_event",
     "with_batched_redis_writes",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
+import otel_internal_events.testing as matchers
+
 pytest_plugins = ["pytester"]
+
+# The package loads its matchers on first use. Load them all now, in the outer session: an
+# in-process pytester run drops the modules it imported when it ends, and a class loaded again
+# later would not be the class of the matchers the next run composes with ``&``.
+for _name in matchers.__all__:
+    getattr(matchers, _name)
 
 EVENTS = {
     "open_web_ide": """

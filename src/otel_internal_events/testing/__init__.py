@@ -20,15 +20,37 @@ tracked and metric values. See ``docs/testing.md``.
 .. versionadded:: 0.1.0
 """
 
-from ._capture import InternalEventsCapture, capture_internal_events
-from ._change import Change, changes, increment_usage_metrics, not_increment_usage_metrics
-from ._events import (
-    NotTriggerInternalEvents,
-    TriggerInternalEvents,
-    not_trigger_internal_events,
-    trigger_internal_events,
-)
-from ._expectation import Expectation
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._capture import InternalEventsCapture, capture_internal_events
+    from ._change import Change, changes, increment_usage_metrics, not_increment_usage_metrics
+    from ._events import (
+        NotTriggerInternalEvents,
+        TriggerInternalEvents,
+        not_trigger_internal_events,
+        trigger_internal_events,
+    )
+    from ._expectation import Expectation
+
+# Imported on first use: the plugin module lives in this package, and pytest imports it in
+# every session of a project that installs us, matchers used or not.
+_LAZY = {
+    "InternalEventsCapture": "._capture",
+    "capture_internal_events": "._capture",
+    "Change": "._change",
+    "changes": "._change",
+    "increment_usage_metrics": "._change",
+    "not_increment_usage_metrics": "._change",
+    "NotTriggerInternalEvents": "._events",
+    "TriggerInternalEvents": "._events",
+    "not_trigger_internal_events": "._events",
+    "trigger_internal_events": "._events",
+    "Expectation": "._expectation",
+}
 
 __all__ = [
     "Change",
@@ -43,3 +65,16 @@ __all__ = [
     "not_trigger_internal_events",
     "trigger_internal_events",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -8,12 +8,14 @@ costs a few attribute reads. The ``internal_events`` fixture creates it before t
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import _session
-from ._capture import InternalEventsCapture
+from . import _scope
+
+if TYPE_CHECKING:
+    from ._capture import InternalEventsCapture
 
 __all__ = [
     "internal_events",
@@ -39,12 +41,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     config = item.config
-    _session.begin_test(item, lambda: [str(path) for path in config.getini(DEFINITIONS_INI)])
+    _scope.begin_test(item, lambda: [str(path) for path in config.getini(DEFINITIONS_INI)])
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_call(item: pytest.Item) -> None:
-    _session.begin_call(item)
+    _scope.begin_call(item)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -52,7 +54,7 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
     try:
         result = yield
     finally:
-        problems = _session.end_test(item)
+        problems = _scope.end_test(item)
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
     return result
@@ -65,6 +67,9 @@ def internal_events() -> InternalEventsCapture:
     Use it when the code tracks events before the first matcher, to read ``.events`` or
     ``.metric_value(key_path)``, or to set up the pipeline in a fixture of your own.
     """
-    capture = InternalEventsCapture(_session.active_session())
+    from ._capture import InternalEventsCapture
+    from ._session import active_session
+
+    capture = InternalEventsCapture(active_session())
     capture.runtime  # noqa: B018 - configures the pipeline now
     return capture

@@ -30,13 +30,13 @@ from ..definitions import DefinitionRegistry, load_definitions
 from ..exporters import decode_records
 from ..metrics import MetricValue
 from ..sinks import TrackedEvent
+from ._scope import FLUSH_TIMEOUT_MILLIS, Scope, _scopes
 
-__all__ = ["FLUSH_TIMEOUT_MILLIS", "Scope", "Session", "active_session", "begin_call", "begin_test", "end_test"]
+__all__ = ["FLUSH_TIMEOUT_MILLIS", "Session", "active_session"]
 
 _log = logging.getLogger("otel_internal_events.testing")
 
 #: Longest wait for the events tracked so far to reach Redis before metric values are read.
-FLUSH_TIMEOUT_MILLIS = 10_000
 #: Key prefixes: ``internal-events-test:<process token>:<n>:``, after any configured prefix.
 _PREFIX_ROOT = "internal-events-test"
 _PROCESS_TOKEN = uuid.uuid4().hex[:8]
@@ -235,57 +235,7 @@ def _delete_keys(runtime: _pipeline.Runtime) -> None:
         client.close()
 
 
-class Scope:
-    """One running test; its session is created on first use.
-
-    ``runtime`` and ``disabled_reason`` are the pipeline's state once the test's fixtures are
-    set up: what differs at the end was done by the test body, and is reset.
-    """
-
-    __slots__ = ("definitions", "disabled_reason", "owner", "runtime", "session")
-
-    def __init__(self, owner: object, definitions: Callable[[], Sequence[str]] | None) -> None:
-        self.owner = owner
-        self.definitions = definitions
-        self.session: Session | None = None
-        self.mark()
-
-    def mark(self) -> None:
-        """Take the pipeline's state as the one the test starts from."""
-        self.runtime = _pipeline._current
-        self.disabled_reason = _pipeline._disabled_reason
-
-    def close(self) -> list[str]:
-        problems = self.session.close() if self.session is not None else []
-        current = _pipeline._current
-        if current is not self.runtime and current is not None:
-            _pipeline.shutdown(FLUSH_TIMEOUT_MILLIS)  # configured by the test body and left behind
-        elif current is None and _pipeline._disabled_reason is not None:
-            _pipeline.shutdown()  # forget a failed configuration from the environment: retry it next time
-        return problems
-
-
-#: Open test scopes, innermost last (pytester runs tests inside a test, in the same process).
-_scopes: list[Scope] = []
 _standalone: Session | None = None
-
-
-def begin_test(owner: object, definitions: Callable[[], Sequence[str]] | None = None) -> None:
-    """Open the scope of test ``owner`` (``definitions``: folders from the test configuration)."""
-    _scopes.append(Scope(owner, definitions))
-
-
-def begin_call(owner: object) -> None:
-    """The fixtures of ``owner`` are set up: what the pipeline is now is theirs."""
-    if _scopes and _scopes[-1].owner is owner:
-        _scopes[-1].mark()
-
-
-def end_test(owner: object) -> list[str]:
-    """Close the scope of ``owner``, its session, and what the test left; the problems found."""
-    if not _scopes or _scopes[-1].owner is not owner:
-        return []  # never opened (setup skipped before our hook ran)
-    return _scopes.pop().close()
 
 
 def active_session() -> Session:
