@@ -26,16 +26,16 @@ from .config import ENV_PREFIX, Settings, _bool, settings_from_env
 from .conventions import INSTRUMENTATION_SCOPE
 from .definitions import DefinitionRegistry, load_definitions
 from .errors import ConfigurationError, InternalEventsError, MissingExtraError
-from .exporters import AnalyticsLogRecordProcessor, RedisCounterExporter, batch_scope
+from .exporters import AnalyticsLogRecordProcessor, RedisCounterExporter, SnowplowExporter, batch_scope
 from .metrics import MetricReader, MetricValue, build_report
 from .recording import EventRecorder
-from .sinks import RedisCounterSink
+from .sinks import RedisCounterSink, SnowplowEmitter, SnowplowSink
 from .tracking import Tracker
 
 __all__ = ["Runtime", "configure", "current", "shutdown"]
 
 _log = logging.getLogger("otel_internal_events")
-_KNOWN_EXPORTERS = {"redis", "otlp", "none"}
+_KNOWN_EXPORTERS = {"redis", "otlp", "snowplow", "none"}
 
 
 class Runtime:
@@ -65,6 +65,10 @@ class Runtime:
             self._add("redis", RedisCounterExporter(self.redis_sink, self.meter))
         if "otlp" in settings.exporters:
             self._add("otlp", _otlp_exporter(settings))
+        self.snowplow_exporter: SnowplowExporter | None = None
+        if _snowplow_wanted(settings):
+            self.snowplow_exporter = _snowplow_exporter(settings, self.meter)
+            self._add("snowplow", self.snowplow_exporter)
         logger = self.logger_provider.get_logger(INSTRUMENTATION_SCOPE)
         self.recorder = EventRecorder(logger, self.meter)
         self.tracker = Tracker(self.registry, self.recorder, self.meter, strict=settings.strict, clock=settings.clock)
@@ -118,6 +122,34 @@ def _otlp_exporter(settings: Settings) -> Any:
     except ImportError:
         raise MissingExtraError("The otlp exporter", "otlp", "opentelemetry-exporter-otlp-proto-http") from None
     return OTLPLogExporter(endpoint=settings.otlp_endpoint, timeout=settings.export_timeout_millis / 1000)
+
+
+def _snowplow_wanted(settings: Settings) -> bool:
+    """Snowplow is on when a collector endpoint is set (unless exporters say ``none``)."""
+    if "snowplow" in settings.exporters and not settings.snowplow_endpoint:
+        raise ConfigurationError(
+            f"the snowplow exporter needs a collector endpoint: set {ENV_PREFIX}SNOWPLOW_ENDPOINT or snowplow_endpoint"
+        )
+    return bool(settings.snowplow_endpoint) and "none" not in settings.exporters
+
+
+def _snowplow_exporter(settings: Settings, meter: Meter) -> SnowplowExporter:
+    assert settings.snowplow_endpoint is not None
+    emitter = SnowplowEmitter(
+        settings.snowplow_endpoint,
+        batch_size=settings.snowplow_batch_size,
+        timeout_millis=settings.export_timeout_millis,
+    )
+    sink = SnowplowSink(
+        emitter,
+        app_id=settings.snowplow_app_id,
+        namespace=settings.snowplow_namespace,
+        environment=settings.snowplow_environment,
+        standard_schema=settings.snowplow_standard_schema,
+        pseudonymization_secret=settings.pseudonymization_secret,
+        encode_base64=settings.snowplow_encode_base64,
+    )
+    return SnowplowExporter(sink, meter)
 
 
 _current: Runtime | None = None

@@ -99,6 +99,47 @@ class Settings:
         default=30_000,
         metadata=_env("RETRY_TIMEOUT_MILLIS", _positive, "How long a failing export is retried."),
     )
+    snowplow_endpoint: str | None = field(
+        default=None,
+        metadata=_env(
+            "SNOWPLOW_ENDPOINT",
+            str,
+            "Snowplow collector URL (a bare host means https://host); when set, events also go to Snowplow.",
+        ),
+    )
+    snowplow_app_id: str = field(
+        default="otel-internal-events",
+        metadata=_env("SNOWPLOW_APP_ID", str, "Snowplow app_id (aid) of the events."),
+    )
+    snowplow_namespace: str = field(
+        default="gl",
+        metadata=_env("SNOWPLOW_NAMESPACE", str, "Snowplow tracker namespace (tna); GitLab's is gl."),
+    )
+    snowplow_environment: str = field(
+        default="production",
+        metadata=_env("SNOWPLOW_ENVIRONMENT", str, "The environment field of the standard context."),
+    )
+    snowplow_standard_schema: str = field(
+        default="iglu:com.gitlab/gitlab_standard/jsonschema/1-1-7",
+        metadata=_env("SNOWPLOW_STANDARD_SCHEMA", str, "Iglu schema URI of the standard context."),
+    )
+    snowplow_batch_size: int = field(
+        default=50,
+        metadata=_env("SNOWPLOW_BATCH_SIZE", _positive, "Events per request to the Snowplow collector."),
+    )
+    snowplow_encode_base64: bool = field(
+        default=True,
+        metadata=_env("SNOWPLOW_ENCODE_BASE64", _bool, "Send contexts base64-encoded (cx) rather than as JSON (co)."),
+    )
+    pseudonymization_secret: str | None = field(
+        default=None,
+        repr=False,
+        metadata=_env(
+            "PSEUDONYMIZATION_SECRET",
+            str,
+            "Key of the HMAC-SHA256 that pseudonymises user ids sent to Snowplow; none: user ids are left out.",
+        ),
+    )
     clock: Callable[[], int] = field(
         default=time.time_ns,
         compare=False,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import secrets
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from .. import _api, _pipeline
 from ..config import Settings
 from ..definitions import load_definitions
+from ..service import SnowplowMicroServer
 from ._paths import find_definition_roots
 from ._report_view import print_report
 from ._traffic import generate_stream
@@ -58,8 +60,13 @@ def run_demo(
     today: dt.date,
     console: Console,
     progress: bool = True,
+    snowplow_endpoint: str | None = None,
 ) -> tuple[dict[str, Any], _pipeline.Runtime, list[Any]]:
-    """Track the demo stream and return (report, runtime, stream). The caller shuts down."""
+    """Track the demo stream and return (report, runtime, stream). The caller shuts down.
+
+    With ``snowplow_endpoint`` the events also go to that Snowplow collector (user ids
+    pseudonymised with a secret of this run).
+    """
     roots = demo_roots()
     registry = load_definitions(*roots)
     end = today - dt.timedelta(days=today.weekday())  # Monday of this week: earlier weeks are complete
@@ -68,7 +75,15 @@ def run_demo(
         registry, events=events, users=users, projects=projects, start=start, weeks=weeks, seed=seed
     )
     clock = SimulatedClock(dt.datetime.combine(start, dt.time(), dt.UTC))
-    settings = Settings(definitions=roots, redis_url=redis_url, key_prefix=key_prefix, strict=True, clock=clock)
+    settings = Settings(
+        definitions=roots,
+        redis_url=redis_url,
+        key_prefix=key_prefix,
+        strict=True,
+        clock=clock,
+        snowplow_endpoint=snowplow_endpoint,
+        pseudonymization_secret=secrets.token_hex(16) if snowplow_endpoint else None,
+    )
     runtime = _pipeline.configure(settings, registry=registry)
     console.print(
         f"definitions: {', '.join(roots)} ({len(registry.events)} events, {len(registry.metrics)} metrics)\n"
@@ -118,28 +133,47 @@ def run_demo(
 @click.option("--seed", default=2026, show_default=True)
 @click.option("--redis-url", default=None, help="Redis server; default: an embedded one, started for the demo.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def demo(events: int, users: int, projects: int, weeks: int, seed: int, redis_url: str | None, fmt: str) -> None:
+@click.option(
+    "--snowplow",
+    is_flag=True,
+    help="Also send the events to a local Snowplow micro collector (started for the demo) and count them.",
+)
+def demo(
+    events: int, users: int, projects: int, weeks: int, seed: int, redis_url: str | None, fmt: str, snowplow: bool
+) -> None:
     """Track a realistic stream for the demo product, then print the metric report."""
     console = Console(stderr=fmt == "json")
     url = redis_url or os.environ.get("OTEL_INTERNAL_EVENTS_REDIS_URL")
     # On a shared server, keep the demo's keys apart and remove them afterwards.
     prefix = f"demo-{os.getpid()}-{int(time.time())}:" if url else ""
-    report, runtime, _ = run_demo(
-        events=events,
-        users=users,
-        projects=projects,
-        weeks=weeks,
-        seed=seed,
-        redis_url=url,
-        key_prefix=prefix,
-        today=dt.datetime.now(dt.UTC).date(),
-        console=console,
-    )
+    micro = SnowplowMicroServer(port=0).start() if snowplow else None
     try:
-        print_report(report, runtime.registry, fmt, Console() if fmt == "json" else console)
+        report, runtime, _ = run_demo(
+            events=events,
+            users=users,
+            projects=projects,
+            weeks=weeks,
+            seed=seed,
+            redis_url=url,
+            key_prefix=prefix,
+            today=dt.datetime.now(dt.UTC).date(),
+            console=console,
+            snowplow_endpoint=micro.url if micro else None,
+        )
+        if micro is not None:
+            counts = micro.collector.counts()
+            console.print(
+                f"snowplow: the local collector at {micro.url} received {counts['good']:,} good "
+                f"and {counts['bad']:,} bad events"
+            )
+        try:
+            print_report(report, runtime.registry, fmt, Console() if fmt == "json" else console)
+        finally:
+            if prefix:
+                keys = list(runtime.redis.scan_iter(match=f"{prefix}*", count=1000))
+                if keys:
+                    runtime.redis.delete(*keys)
+            _pipeline.shutdown()
     finally:
-        if prefix:
-            keys = list(runtime.redis.scan_iter(match=f"{prefix}*", count=1000))
-            if keys:
-                runtime.redis.delete(*keys)
-        _pipeline.shutdown()
+        if micro is not None:
+            micro.stop()

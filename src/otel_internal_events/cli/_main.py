@@ -6,6 +6,7 @@ import click
 
 from ._demo import demo
 from ._report import report
+from ._snowplow_micro import snowplow_micro
 from ._validate import validate
 
 
@@ -18,3 +19,4 @@ def main() -> None:
 main.add_command(validate)
 main.add_command(report)
 main.add_command(demo)
+main.add_command(snowplow_micro)

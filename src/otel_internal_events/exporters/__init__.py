@@ -2,5 +2,6 @@
 
 from ._processor import AnalyticsLogRecordProcessor, batch_scope
 from ._redis import RedisCounterExporter, decode_records
+from ._snowplow import SnowplowExporter
 
-__all__ = ["AnalyticsLogRecordProcessor", "RedisCounterExporter", "batch_scope", "decode_records"]
+__all__ = ["AnalyticsLogRecordProcessor", "RedisCounterExporter", "SnowplowExporter", "batch_scope", "decode_records"]

@@ -2,13 +2,24 @@
 
 from ._event import Identifier, TrackedEvent, event_from_attributes
 from ._redis_counters import RedisClient, RedisCounterSink, WritePlan, unique_member
+from ._snowplow import DEFAULT_CATEGORY, SnowplowSink, pseudonymize
+from ._snowplow_emitter import Payload, SendResult, SnowplowEmitter, collector_url
+from ._snowplow_tracker import load_snowplow_tracker
 
 __all__ = [
+    "DEFAULT_CATEGORY",
     "Identifier",
+    "Payload",
     "RedisClient",
     "RedisCounterSink",
+    "SendResult",
+    "SnowplowEmitter",
+    "SnowplowSink",
     "TrackedEvent",
     "WritePlan",
+    "collector_url",
     "event_from_attributes",
+    "load_snowplow_tracker",
+    "pseudonymize",
     "unique_member",
 ]

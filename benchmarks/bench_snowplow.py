@@ -1,0 +1,225 @@
+"""Snowplow exporter throughput, and what Snowplow costs the caller of track_internal_event.
+
+Every figure is measured in this run next to its baseline, and the ratio is printed. The micro
+collector runs in its own process (``otel-internal-events snowplow-micro --port 0``), so its
+validation work does not share this process's GIL.
+
+1. exporter throughput: OTel log records -> SnowplowExporter (payloads built by snowplow-tracker,
+   batched POSTs) -> the micro collector, in events/s, vs the bare snowplow-tracker (``Tracker`` +
+   its synchronous ``Emitter``, batch 50, keep-alive session) sending the same structured event
+   with the same two contexts to the same collector; every event is checked to have arrived good;
+2. caller-thread cost of ``track_internal_event`` (3 identifiers, 2 properties, Redis exporter on)
+   with Snowplow on vs off, in alternating rounds (medians). Two clocks: the caller thread's own
+   CPU time (``time.thread_time``: the cost the call puts on the caller; target: on/off within
+   10%), and wall time, which in a tight loop also shows the GIL share the export thread takes
+   while it builds payloads in the background (no idle time in the loop to absorb it).
+
+    python benchmarks/bench_snowplow.py [--events 20000] [--calls 20000] [--rounds 11]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, LogRecordExportResult, SimpleLogRecordProcessor
+
+import otel_internal_events as oie
+from otel_internal_events import _pipeline, _redis
+from otel_internal_events.definitions import load_definitions
+from otel_internal_events.exporters import SnowplowExporter
+from otel_internal_events.iglu import GITLAB_SERVICE_PING_SCHEMA, GITLAB_STANDARD_SCHEMA
+from otel_internal_events.sinks import SnowplowEmitter, SnowplowSink, load_snowplow_tracker
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENT = "create_merge_request"
+PROPERTIES = {"label": "web", "property": "draft"}
+SECRET = "bench-secret"
+
+
+class Project:
+    def __init__(self, pid: int) -> None:
+        self.id = pid
+        self.namespace = 1000 + pid % 10
+
+
+@contextmanager
+def micro_collector() -> Iterator[str]:
+    """The micro collector in a child process; its URL. Stopped (by its pid) afterwards."""
+    code = "from otel_internal_events.cli import main; main()"
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, "snowplow-micro", "--port", "0", "--max-body-bytes", "10000000"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if "listening on" not in line:
+            raise RuntimeError(f"the micro collector did not start: {line!r}")
+        yield line.rsplit(" ", 1)[1].strip()
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+
+
+def micro(url: str, path: str) -> Any:
+    with urllib.request.urlopen(url + path, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def records(count: int) -> list[Any]:
+    """``count`` SDK log records of tracked events, as the processor would hand them over."""
+    runtime = oie.configure(oie.Settings(definitions=(str(ROOT / "definitions"),), exporters=("none",)))
+    capture = InMemoryLogRecordExporter()
+    runtime.logger_provider.add_log_record_processor(SimpleLogRecordProcessor(capture))
+    projects = [Project(p) for p in range(50)]
+    for i in range(count):
+        oie.track_internal_event(EVENT, user=i % 5000, project=projects[i % 50], additional_properties=PROPERTIES)
+    batch = list(capture.get_finished_logs())
+    oie.shutdown()
+    return batch
+
+
+def run_exporter(url: str, batch: list[Any], cpu: list[float]) -> float:
+    """Seconds to deliver ``batch`` through SnowplowExporter, in processor-sized exports.
+
+    Appends to ``cpu`` the exporting thread's CPU time per event, in µs.
+    """
+    from opentelemetry.sdk.metrics import MeterProvider
+
+    sink = SnowplowSink(SnowplowEmitter(url, batch_size=50), pseudonymization_secret=SECRET)
+    exporter = SnowplowExporter(sink, MeterProvider().get_meter("bench"))
+    start, cpu_start = time.perf_counter(), time.thread_time()
+    for offset in range(0, len(batch), 4096):
+        if exporter.export(batch[offset : offset + 4096]) is not LogRecordExportResult.SUCCESS:
+            raise RuntimeError(f"export failed: {exporter.stats}")
+    elapsed = time.perf_counter() - start
+    cpu.append((time.thread_time() - cpu_start) / len(batch) * 1e6)
+    exporter.shutdown()
+    return elapsed
+
+
+def run_bare_tracker(url: str, count: int) -> float:
+    """Seconds for the bare snowplow-tracker to send ``count`` such events (sync Emitter, batch 50)."""
+    import requests
+
+    tracker_module = load_snowplow_tracker()
+    emitter = tracker_module.Emitter(url, batch_size=50, session=requests.Session())
+    tracker = tracker_module.Tracker(namespace="gl", emitters=emitter, app_id="otel-internal-events")
+    sdj, structured = tracker_module.SelfDescribingJson, tracker_module.StructuredEvent
+    start = time.perf_counter()
+    for i in range(count):
+        standard = {"environment": "production", "source": "bench", "extra": {}, "user_id": str(i % 5000)}
+        standard |= {"project_id": i % 50, "namespace_id": 1000 + i % 10}
+        ping = {"data_source": "redis_hll", "event_name": EVENT}
+        tracker.track(
+            structured(
+                category="InternalEventTracking",
+                action=EVENT,
+                label="web",
+                property_="draft",
+                context=[sdj(GITLAB_STANDARD_SCHEMA, standard), sdj(GITLAB_SERVICE_PING_SCHEMA, ping)],
+                true_timestamp=time.time() * 1000,
+            )
+        )
+    tracker.flush()
+    return time.perf_counter() - start
+
+
+def bench_throughput(url: str, events: int, runs: int = 3) -> tuple[float, float, float]:
+    """Median events/s of ours and of the bare tracker (alternating runs, every event checked good),
+    and the median CPU µs per event of the exporting thread."""
+    batch = records(events)
+    ours: list[float] = []
+    bare: list[float] = []
+    cpu: list[float] = []
+    for _ in range(runs):
+        for name, run in (
+            ("ours", lambda: run_exporter(url, batch, cpu)),
+            ("bare", lambda: run_bare_tracker(url, events)),
+        ):
+            micro(url, "/micro/reset")
+            elapsed = run()
+            counts = micro(url, "/micro/all")
+            if counts != {"total": events, "good": events, "bad": 0}:
+                raise RuntimeError(f"{name}: the collector has {counts}, expected {events} good events")
+            (ours if name == "ours" else bare).append(events / elapsed)
+    return statistics.median(ours), statistics.median(bare), statistics.median(cpu)
+
+
+def timed(fn: Callable[[int], None], calls: int) -> tuple[float, float]:
+    """(wall, caller-thread CPU) µs per call of ``fn(i)`` over ``calls`` calls."""
+    wall, cpu = time.perf_counter(), time.thread_time()
+    for i in range(calls):
+        fn(i)
+    return (time.perf_counter() - wall) / calls * 1e6, (time.thread_time() - cpu) / calls * 1e6
+
+
+def bench_caller(url: str, redis_url: str, calls: int, rounds: int) -> dict[str, dict[str, float]]:
+    """Median µs per call with Snowplow on and off, in alternating rounds; flushes between rounds."""
+    registry = load_definitions(str(ROOT / "definitions"))
+    base = oie.Settings(definitions=(str(ROOT / "definitions"),), redis_url=redis_url, key_prefix="bench-sp:")
+    settings = {"on": base.replace(snowplow_endpoint=url, pseudonymization_secret=SECRET), "off": base}
+    projects = [Project(p) for p in range(50)]
+    track = oie.track_internal_event
+
+    def call(i: int) -> None:
+        track(EVENT, user=i % 500, project=projects[i % 50], additional_properties=PROPERTIES)
+
+    results: dict[str, dict[str, list[float]]] = {m: {"wall": [], "cpu": []} for m in settings}
+    for round_ in range(rounds + 1):
+        for mode in ("on", "off") if round_ % 2 else ("off", "on"):
+            runtime = oie.configure(settings[mode], registry=registry)
+            timed(call, calls // 10)  # warm-up
+            runtime.flush(60_000)
+            gc.collect()
+            wall, cpu = timed(call, calls)
+            runtime.flush(60_000)
+            if round_:  # the first round is a warm-up
+                results[mode]["wall"].append(wall)
+                results[mode]["cpu"].append(cpu)
+    runtime = oie.configure(base, registry=registry)
+    keys = list(runtime.redis.scan_iter(match="bench-sp:*", count=1000))
+    if keys:
+        runtime.redis.delete(*keys)
+    oie.shutdown()
+    return {m: {clock: statistics.median(v) for clock, v in r.items()} for m, r in results.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000, help="events per throughput run")
+    parser.add_argument("--calls", type=int, default=20_000, help="tracking calls per caller round")
+    parser.add_argument("--rounds", type=int, default=11)
+    parser.add_argument("--redis-url", default=None, help="default: an embedded server")
+    args, _ = parser.parse_known_args()
+    redis_url = args.redis_url or _redis.embedded_server().url
+    with micro_collector() as url:
+        ours, bare, export_cpu = bench_throughput(url, args.events)
+        print(f"1. exporter throughput to the micro collector ({url}, own process), {args.events:,} events/run:")
+        print(f"   SnowplowExporter {ours:,.0f} events/s; bare snowplow-tracker sync Emitter {bare:,.0f} events/s")
+        print(f"   ratio {ours / bare:.2f}x of the bare tracker (every event arrived and validated good)")
+        print(f"   export thread CPU: {export_cpu:.1f} us/event (decode, build with snowplow-tracker, POST)")
+        caller = bench_caller(url, redis_url, args.calls, args.rounds)
+    on, off = caller["on"], caller["off"]
+    print(f"2. caller thread, track_internal_event, {args.calls:,} calls x {args.rounds} rounds (medians):")
+    print(f"   caller CPU: Snowplow on {on['cpu']:.1f} us/call, off {off['cpu']:.1f} us/call")
+    print(f"   ratio {on['cpu'] / off['cpu']:.3f} (target <= 1.10)")
+    print(f"   wall time:  Snowplow on {on['wall']:.1f} us/call, off {off['wall']:.1f} us/call")
+    print(f"   ratio {on['wall'] / off['wall']:.3f} (includes the GIL share of the export thread in a tight loop)")
+    _pipeline.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,228 @@
+"""Turn tracked events into Snowplow structured events, built by the real snowplow-tracker.
+
+Each event becomes what GitLab's ``track_event`` sends (reference §6): a structured event
+(category, action = event name, label/property/value from the additional properties, the
+event's own time as the true timestamp ``ttm``) with two contexts, ``gitlab_standard`` (custom
+properties in ``extra``, a pseudonymised ``user_id``) and ``gitlab_service_ping``.
+
+snowplow-tracker is imported on first use, never at package import (see
+:func:`load_snowplow_tracker`).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from importlib import metadata
+from typing import Any, Final
+
+from ..errors import ConfigurationError
+from ..iglu import GITLAB_SERVICE_PING_SCHEMA, GITLAB_STANDARD_SCHEMA, SchemaKey
+from ._event import TrackedEvent
+from ._snowplow_emitter import Payload, SendResult, SnowplowEmitter
+from ._snowplow_tracker import load_snowplow_tracker
+
+__all__ = ["DEFAULT_CATEGORY", "SOURCE", "SnowplowSink", "pseudonymize"]
+
+_log = logging.getLogger("otel_internal_events.snowplow")
+
+#: Category of events tracked without a class or an explicit category, as GitLab's.
+DEFAULT_CATEGORY: Final = "InternalEventTracking"
+#: What the ``source`` field of the standard context says (GitLab's backend says ``gitlab-rails``).
+SOURCE: Final = "otel-internal-events"
+#: Additional properties that have their own structured-event field; the others go to ``extra``.
+_BASE_PROPERTIES = frozenset({"label", "property", "value"})
+
+
+def pseudonymize(user_id: object, secret: bytes | hmac.HMAC) -> str:
+    """The user id as sent to Snowplow: base64 of HMAC-SHA256(secret, id).
+
+    The same id and secret always give the same value (so distinct users can be counted), and
+    without the secret the id cannot be recovered by hashing candidate ids. ``secret`` may be
+    a keyed ``hmac.new(secret, digestmod="sha256")`` to copy from (cheaper per call).
+    """
+    keyed = secret.copy() if isinstance(secret, hmac.HMAC) else hmac.new(secret, digestmod=hashlib.sha256)
+    keyed.update(str(user_id).encode("utf-8"))
+    return base64.b64encode(keyed.digest()).decode("ascii")
+
+
+class _PayloadCollector:
+    """The tracker's emitter: keeps each payload the tracker built, stringified as its POST emitter does."""
+
+    def __init__(self) -> None:
+        self.payloads: list[Payload] = []
+
+    def input(self, payload: dict[str, Any]) -> None:
+        self.payloads.append({key: str(value) for key, value in payload.items()})
+
+    def flush(self) -> None:
+        """Nothing to do: the sink sends."""
+
+    def async_flush(self) -> None:
+        """Nothing to do: the sink sends."""
+
+    def sync_flush(self) -> None:
+        """Nothing to do: the sink sends."""
+
+
+class SnowplowSink:
+    """Builds Snowplow payloads of tracked events and sends them through a :class:`SnowplowEmitter`.
+
+    ``build`` runs the real snowplow-tracker (``Tracker``, ``StructuredEvent``,
+    ``SelfDescribingJson``): it adds the event id, timestamps, tracker version and encodes the
+    contexts (base64 ``cx``, or ``co`` with ``encode_base64=False``). ``send`` delivers built
+    payloads; the two are separate so that a caller can retry exactly what was not delivered.
+
+    Without ``pseudonymization_secret`` the user id is left out of the standard context (and a
+    warning says so once); the raw id is never sent.
+    """
+
+    def __init__(
+        self,
+        emitter: SnowplowEmitter,
+        *,
+        app_id: str = "otel-internal-events",
+        namespace: str = "gl",
+        environment: str = "production",
+        standard_schema: str = GITLAB_STANDARD_SCHEMA,
+        pseudonymization_secret: str | bytes | None = None,
+        encode_base64: bool = True,
+    ) -> None:
+        try:
+            SchemaKey.parse(standard_schema)
+        except ValueError as exc:
+            raise ConfigurationError(f"snowplow_standard_schema: {exc}") from None
+        if not environment:
+            raise ConfigurationError("snowplow_environment must not be empty (the schema requires it)")
+        tracker_module = load_snowplow_tracker()
+        self._sdj = tracker_module.SelfDescribingJson
+        self._structured_event = tracker_module.StructuredEvent
+        self._collector = _PayloadCollector()
+        self._tracker = tracker_module.Tracker(
+            namespace=namespace,
+            emitters=self._collector,
+            subject=tracker_module.Subject().set_platform("srv"),
+            app_id=app_id,
+            encode_base64=encode_base64,
+        )
+        self._emitter = emitter
+        self._standard_schema = standard_schema
+        self._environment = environment
+        if isinstance(pseudonymization_secret, str):
+            pseudonymization_secret = pseudonymization_secret.encode("utf-8")
+        self._keyed = hmac.new(pseudonymization_secret, digestmod=hashlib.sha256) if pseudonymization_secret else None
+        if self._keyed is None:
+            _log.warning(
+                "Snowplow: user ids are left out of the events because no pseudonymization secret is set "
+                "(set OTEL_INTERNAL_EVENTS_PSEUDONYMIZATION_SECRET); raw user ids are never sent"
+            )
+        self._version = _package_version()
+        self._lock = threading.Lock()
+
+    @property
+    def emitter(self) -> SnowplowEmitter:
+        return self._emitter
+
+    def standard_context(
+        self, event: TrackedEvent, correlation_id: str | None = None, generated_at: str | None = None
+    ) -> dict[str, Any]:
+        """The ``gitlab_standard`` data of ``event`` (GitLab's field set, reference §6.2)."""
+        user_id = event.user_id
+        return {
+            "environment": self._environment,
+            "source": SOURCE,
+            "correlation_id": correlation_id,
+            "plan": None,
+            "extra": {k: v for k, v in event.properties.items() if k not in _BASE_PROPERTIES},
+            "user_id": pseudonymize(user_id, self._keyed) if user_id is not None and self._keyed else None,
+            "global_user_id": None,
+            "user_type": None,
+            "is_gitlab_team_member": None,
+            "namespace_id": event.namespace_id,
+            "ultimate_parent_namespace_id": None,
+            "project_id": event.project_id,
+            "feature_enabled_by_namespace_ids": list(event.feature_enabled_by_namespace_ids) or None,
+            "realm": None,
+            "deployment_type": None,
+            "instance_id": None,
+            "unique_instance_id": None,
+            "host_name": None,
+            "instance_version": self._version,
+            "context_generated_at": generated_at or _now_iso(),
+        }
+
+    @staticmethod
+    def service_ping_context(event: TrackedEvent) -> dict[str, Any]:
+        """The ``gitlab_service_ping`` data: internal events always count in ``redis_hll``."""
+        return {"data_source": "redis_hll", "event_name": event.name}
+
+    def build(
+        self, events: Iterable[TrackedEvent], correlation_ids: Sequence[str | None] | None = None
+    ) -> tuple[list[Payload], list[tuple[TrackedEvent, Exception]]]:
+        """Tracker-protocol payloads of the events to send to Snowplow, and the events that failed.
+
+        Events tracked with ``send_snowplow_event=False`` are skipped. ``correlation_ids[i]``
+        (the trace id of the tracking call) goes into the standard context of the i-th event;
+        outside a trace it is null.
+        """
+        generated_at = _now_iso()
+        failed: list[tuple[TrackedEvent, Exception]] = []
+        with self._lock:
+            collected = self._collector.payloads = []
+            for index, event in enumerate(events):
+                if not event.send_snowplow:
+                    continue
+                correlation_id = correlation_ids[index] if correlation_ids is not None else None
+                try:
+                    self._tracker.track(self._structured(event, correlation_id, generated_at))
+                except Exception as exc:  # one malformed event must not hold back the batch
+                    failed.append((event, exc))
+            self._collector.payloads = []
+        return collected, failed
+
+    def _structured(self, event: TrackedEvent, correlation_id: str | None, generated_at: str) -> Any:
+        properties = event.properties
+        label = properties.get("label")
+        property_ = properties.get("property")
+        value = properties.get("value")
+        sdj = self._sdj
+        return self._structured_event(
+            category=event.category or DEFAULT_CATEGORY,
+            action=event.name,
+            label=None if label is None else str(label),
+            property_=None if property_ is None else str(property_),
+            value=value if isinstance(value, int | float) and not isinstance(value, bool) else None,
+            context=[
+                sdj(self._standard_schema, self.standard_context(event, correlation_id, generated_at)),
+                sdj(GITLAB_SERVICE_PING_SCHEMA, self.service_ping_context(event)),
+            ],
+            true_timestamp=event.timestamp_ns // 1_000_000,
+        )
+
+    def send(self, payloads: list[Payload]) -> SendResult:
+        """Deliver built payloads; see :meth:`SnowplowEmitter.send`."""
+        return self._emitter.send(payloads)
+
+    def write(self, events: Iterable[TrackedEvent]) -> SendResult:
+        """Build and send in one go (no resumption: for callers that do not retry)."""
+        payloads, _failed = self.build(events)
+        return self.send(payloads)
+
+    def close(self) -> None:
+        self._emitter.close()
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _package_version() -> str | None:
+    try:
+        return metadata.version("otel-internal-events")
+    except metadata.PackageNotFoundError:
+        return None

@@ -1,0 +1,77 @@
+"""Fixtures of the Snowplow tests: the micro collector on a free loopback port, over real HTTP."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+from ._helpers import SECRET, Micro, ScriptedCollector, start_micro
+
+Points = dict[tuple[tuple[str, Any], ...], int | float]
+
+
+@pytest.fixture
+def snowplow_micro() -> Iterator[Micro]:
+    """The micro collector, in-process on a free loopback port; stopped afterwards."""
+    micro = start_micro()
+    yield micro
+    micro.server.stop()
+
+
+@pytest.fixture
+def configure_snowplow(configure: Callable[..., Any], snowplow_micro: Micro) -> Callable[..., Any]:
+    """``configure_snowplow(**overrides)``: the test pipeline, sending to ``snowplow_micro``."""
+
+    def make(**overrides: Any) -> Any:
+        options: dict[str, Any] = {"snowplow_endpoint": snowplow_micro.url, "pseudonymization_secret": SECRET}
+        options.update(overrides)
+        return configure(**options)
+
+    return make
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A loopback port nothing listens on yet (bound, then closed)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@pytest.fixture
+def points(metric_reader: InMemoryMetricReader) -> Callable[[str], Points]:
+    """``points(name)``: the data points of metric ``name``, keyed by their sorted attributes."""
+
+    def read(name: str) -> Points:
+        found: Points = {}
+        data = metric_reader.get_metrics_data()
+        for resource_metrics in data.resource_metrics if data else ():
+            for scope_metrics in resource_metrics.scope_metrics:
+                for metric in scope_metrics.metrics:
+                    if metric.name == name:
+                        for point in metric.data.data_points:
+                            found[tuple(sorted(point.attributes.items()))] = point.value
+        return found
+
+    return read
+
+
+@pytest.fixture
+def scripted_collector() -> Iterator[Callable[..., ScriptedCollector]]:
+    """``scripted_collector(statuses, hold=None)``: a started :class:`ScriptedCollector`, stopped afterwards."""
+    started: list[ScriptedCollector] = []
+
+    def start(statuses: list[int], hold: threading.Event | None = None) -> ScriptedCollector:
+        server = ScriptedCollector(statuses, hold)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

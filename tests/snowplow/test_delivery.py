@@ -1,0 +1,210 @@
+"""Delivery: batching, retry on 5xx and network errors, none on 4xx, the buffer bound, flush and shutdown."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import otel_internal_events as oie
+
+from ._helpers import SECRET, Micro, ScriptedCollector, start_micro, wait_until
+
+EVENT = "create_merge_request"
+
+
+def track(users: range | list[int]) -> None:
+    with oie.with_batched_redis_writes():  # one export batch, so the request count is exact
+        for user in users:
+            oie.track_internal_event(EVENT, user=user, project=3, namespace=30)
+
+
+def snowplow_failed(points: Callable[[str], Any]) -> dict[str, int]:
+    return {
+        dict(attributes)["reason"]: value
+        for attributes, value in points("internal_events.export.failed").items()
+        if dict(attributes)["exporter"] == "snowplow"
+    }
+
+
+def test_events_tracked_while_the_collector_is_down_are_delivered_once_it_is_up(
+    configure: Callable[..., Any], free_port: int
+) -> None:
+    runtime = configure(snowplow_endpoint=f"http://127.0.0.1:{free_port}", pseudonymization_secret=SECRET)
+    exporter = runtime.snowplow_exporter
+
+    track(range(5))
+    assert wait_until(lambda: exporter.stats["transient_failures"] >= 1)  # refused connection: kept, retried
+    micro = start_micro(free_port)
+    try:
+        assert oie.flush(30_000)
+        assert micro.all() == {"total": 5, "good": 5, "bad": 0}
+        assert len({e["event"]["event_id"] for e in micro.good()}) == 5
+    finally:
+        micro.server.stop()
+
+
+def test_while_the_collector_is_down_the_buffer_is_bounded_and_drops_are_counted(
+    configure: Callable[..., Any], free_port: int, points: Callable[[str], Any]
+) -> None:
+    runtime = configure(
+        snowplow_endpoint=f"http://127.0.0.1:{free_port}",
+        pseudonymization_secret=SECRET,
+        max_queue_size=4,
+        max_export_batch_size=4,
+    )
+    track([1])  # taken by the worker, which now retries it
+    assert wait_until(lambda: runtime.snowplow_exporter.stats["transient_failures"] >= 1)
+
+    for user in range(2, 8):  # 6 more: 4 fit in the queue, 2 are dropped
+        oie.track_internal_event(EVENT, user=user, project=3, namespace=30)
+
+    dropped = {dict(a)["exporter"]: v for a, v in points("internal_events.export.dropped").items()}
+    assert dropped["snowplow"] == 2
+    assert runtime.processors["snowplow"].stats["dropped"] == 2
+    micro = start_micro(free_port)
+    try:
+        assert oie.flush(30_000)
+        assert micro.all() == {"total": 5, "good": 5, "bad": 0}
+    finally:
+        micro.server.stop()
+
+
+def test_a_4xx_answer_is_not_retried_and_is_counted_and_logged_once(
+    configure: Callable[..., Any],
+    scripted_collector: Callable[..., ScriptedCollector],
+    points: Callable[[str], Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    collector = scripted_collector([400])
+    runtime = configure(snowplow_endpoint=collector.url, pseudonymization_secret=SECRET)
+
+    with caplog.at_level(logging.WARNING, logger="otel_internal_events"):
+        track(range(3))
+        assert oie.flush(10_000)
+        track(range(3, 5))
+        assert oie.flush(10_000)
+
+    assert collector.requests == 2  # one per export, none repeated
+    assert collector.events == 5
+    assert snowplow_failed(points) == {"rejected": 5}
+    assert runtime.snowplow_exporter.stats["rejected"] == 5
+    refused = [r for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refused) == 1
+    assert "HTTP 400" in refused[0].getMessage()
+
+
+def test_5xx_answers_are_retried_until_delivered(
+    configure: Callable[..., Any],
+    scripted_collector: Callable[..., ScriptedCollector],
+    points: Callable[[str], Any],
+) -> None:
+    collector = scripted_collector([500, 503, 200])
+    runtime = configure(snowplow_endpoint=collector.url, pseudonymization_secret=SECRET)
+
+    track(range(4))
+
+    assert oie.flush(10_000)
+    assert collector.requests == 3
+    assert collector.events == 12  # the same four events, three times
+    assert runtime.snowplow_exporter.stats == {
+        "delivered": 4,
+        "rejected": 0,
+        "invalid": 0,
+        "requests": 3,
+        "transient_failures": 2,
+    }
+    assert snowplow_failed(points) == {}
+
+
+def test_a_partial_success_is_not_sent_twice(
+    configure: Callable[..., Any], scripted_collector: Callable[..., ScriptedCollector]
+) -> None:
+    collector = scripted_collector([200, 500, 200])  # second request of the export fails once
+    runtime = configure(snowplow_endpoint=collector.url, pseudonymization_secret=SECRET, snowplow_batch_size=2)
+
+    track(range(4))
+
+    assert oie.flush(10_000)
+    assert collector.requests == 3
+    assert collector.events == 6  # 2 delivered, then 2 failed, then the same 2 again
+    assert runtime.snowplow_exporter.stats["delivered"] == 4
+
+
+def test_giving_up_after_the_retry_timeout_is_counted_and_never_raised(
+    configure: Callable[..., Any], free_port: int, points: Callable[[str], Any]
+) -> None:
+    configure(snowplow_endpoint=f"http://127.0.0.1:{free_port}", retry_timeout_millis=200)
+
+    track(range(2))
+
+    assert oie.flush(10_000)
+    assert snowplow_failed(points) == {"retries_exhausted": 2}
+
+
+def test_an_oversized_batch_is_split(configure: Callable[..., Any], snowplow_micro: Micro) -> None:
+    snowplow_micro.server.collector.max_body_bytes = 2_000  # one event fits (about 1.5 kB), two do not
+    configure(snowplow_endpoint=snowplow_micro.url, pseudonymization_secret=SECRET)
+
+    track(range(4))
+
+    assert oie.flush(10_000)
+    assert snowplow_micro.all() == {"total": 4, "good": 4, "bad": 0}
+    posts = [body for method, _target, body in snowplow_micro.requests if method == "POST"]
+    assert len(posts) == 1 + 2 + 4  # 4 -> 413, 2 + 2 -> 413, 1 + 1 + 1 + 1 -> 200
+
+
+def test_sending_happens_off_the_callers_thread(
+    configure: Callable[..., Any], scripted_collector: Callable[..., ScriptedCollector]
+) -> None:
+    hold = threading.Event()
+    collector = scripted_collector([200], hold=hold)
+    configure(snowplow_endpoint=collector.url, pseudonymization_secret=SECRET)
+
+    oie.track_internal_event(EVENT, user=1, project=3, namespace=30)
+
+    # The call has returned, yet the collector is still holding its answer to the request.
+    assert collector.received.wait(10)
+    assert not hold.is_set()
+    hold.set()
+    assert oie.flush(10_000)
+    assert collector.events == 1
+
+
+def test_shutdown_delivers_what_is_buffered(configure_snowplow: Callable[..., Any], snowplow_micro: Micro) -> None:
+    configure_snowplow(schedule_delay_millis=60_000)  # nothing leaves before shutdown
+
+    for user in range(3):
+        oie.track_internal_event(EVENT, user=user, project=3, namespace=30)
+    oie.shutdown()
+
+    assert snowplow_micro.all() == {"total": 3, "good": 3, "bad": 0}
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_delivers_over_its_own_connection(
+    configure_snowplow: Callable[..., Any], snowplow_micro: Micro
+) -> None:
+    emitter = configure_snowplow().snowplow_exporter.sink.emitter
+    oie.track_internal_event(EVENT, user=1, project=3, namespace=30)
+    assert oie.flush(10_000)  # the parent's session now holds a keep-alive connection
+    parents_session = emitter._session
+
+    pid = os.fork()
+    if pid == 0:  # the child: track, deliver, and leave without running the parent's clean-ups
+        code = 1
+        try:
+            oie.track_internal_event(EVENT, user=2, project=3, namespace=30)
+            code = 2 if emitter._session is parents_session else 0 if oie.flush(10_000) else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+
+    assert os.waitstatus_to_exitcode(status) == 0
+    oie.track_internal_event(EVENT, user=3, project=3, namespace=30)
+    assert oie.flush(10_000)
+    assert snowplow_micro.all() == {"total": 3, "good": 3, "bad": 0}
