@@ -124,7 +124,9 @@ class Settings:
         metadata=_env("SNOWPLOW_STANDARD_SCHEMA", str, "Iglu schema URI of the standard context."),
     )
     snowplow_batch_size: int = field(
-        default=50,
+        # ~1.4 KB an event: 200 is ~290 KB a request, under collectors' usual 1 MB limit (a 413
+        # splits the batch); fewer, larger requests halve the export thread's CPU per event.
+        default=200,
         metadata=_env("SNOWPLOW_BATCH_SIZE", _positive, "Events per request to the Snowplow collector."),
     )
     snowplow_encode_base64: bool = field(

@@ -75,7 +75,7 @@ class SnowplowEmitter:
     forked child gets a session of its own.
     """
 
-    def __init__(self, endpoint: str, *, batch_size: int = 50, timeout_millis: int = 10_000) -> None:
+    def __init__(self, endpoint: str, *, batch_size: int = 200, timeout_millis: int = 10_000) -> None:
         if batch_size <= 0:
             raise ConfigurationError("snowplow_batch_size must be positive")
         self.url = collector_url(endpoint)
@@ -86,17 +86,26 @@ class SnowplowEmitter:
 
         self._request_error: type[Exception] = requests.RequestException
         self._attach_sent_timestamp = tracker_module.Emitter.attach_sent_timestamp
+        # Proxy settings from the environment are read once here, not on every request
+        # (requests would walk os.environ per POST: a third of the sending CPU in a profile).
+        self._proxies = requests.utils.get_environ_proxies(self.url)
         self._new_session: Any = requests.Session
-        self._session: Any = self._new_session()
+        self._session: Any = self._make_session()
         ref = weakref.ref(self)
 
         def new_session_in_child() -> None:
             # A forked child must not write into the parent's keep-alive connections.
             emitter = ref()
             if emitter is not None:
-                emitter._session = emitter._new_session()
+                emitter._session = emitter._make_session()
 
         os.register_at_fork(after_in_child=new_session_in_child)
+
+    def _make_session(self) -> Any:
+        session = self._new_session()
+        session.trust_env = False
+        session.proxies.update(self._proxies)
+        return session
 
     def send(self, payloads: list[Payload]) -> SendResult:
         """Send ``payloads`` in order; stop at the first transient failure (see the module docstring)."""
