@@ -220,11 +220,11 @@ def current() -> Runtime | None:
             return _current
         try:
             return configure()
-        except InternalEventsError as exc:
+        except Exception as exc:  # production mode must not raise into the host, whatever failed
             if _strict_from_env():
                 raise
-            _disabled_reason = str(exc)
-            _log.error("internal events tracking is off: configuration failed: %s", exc)
+            _disabled_reason = str(exc) if isinstance(exc, InternalEventsError) else repr(exc)
+            _log.error("internal events tracking is off: configuration failed: %s", _disabled_reason)
             return None
 
 

@@ -335,3 +335,21 @@ def test_problems_in_several_files_are_all_reported_sorted_by_file(root: Path) -
         ),
         ("defs/metrics/counts_all/a.yml", "events[0].name", "unknown event 'opn_page'"),
     ]
+
+
+def test_a_yaml_date_is_a_problem_of_its_field(root: Path) -> None:
+    write_text(root / "events" / "open_page.yml", "description: x\naction: open_page\nmilestone: 2024-01-01\n")
+
+    error = only_problem(root)
+
+    assert (error.path, error.line, error.field) == ("defs/events/open_page.yml", 3, "milestone")
+    assert error.message == "expected string, got date datetime.date(2024, 1, 1)"
+
+
+def test_a_list_as_a_mapping_key_is_a_problem_of_its_file(root: Path) -> None:
+    write_text(root / "events" / "open_page.yml", "description: x\naction: open_page\n? [1, 2]\n: z\n")
+
+    error = only_problem(root)
+
+    assert (error.path, error.field) == ("defs/events/open_page.yml", "")
+    assert error.message == "cannot check this file: unhashable type: 'list'"

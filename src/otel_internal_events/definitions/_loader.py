@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -31,6 +31,8 @@ from ._schema import field_path, schema_problems
 from ._yaml import LineFinder, load_yaml
 
 __all__ = ["definition_files", "load_definitions"]
+
+_T = TypeVar("_T")
 
 _SUFFIXES = (".yml", ".yaml")
 
@@ -84,15 +86,25 @@ def _load(roots: tuple[str | os.PathLike[str], ...]) -> DefinitionRegistry:
                 DefinitionError(_display(root), "", "no definitions found (expected events/*.yml and metrics/**/*.yml)")
             )
         for path, shown in event_files:
-            event = _read_event(path, shown, errors, memo)
+            event = _guarded(_read_event, path, shown, errors, memo)
             if event is not None:
                 events.append(event)
         for path, shown in metric_files:
-            metrics.extend(_read_metrics(path, shown, errors, memo))
+            metrics.extend(_guarded(_read_metrics, path, shown, errors, memo) or ())
     errors.extend(check_tree(events, metrics))
     if errors:
         raise DefinitionsInvalidError(sorted(errors, key=lambda e: (e.path, e.line or 0, e.field)))
     return DefinitionRegistry(events, metrics)
+
+
+def _guarded(read: Callable[..., _T], path: Path, shown: str, errors: list[DefinitionError], memo: Any) -> _T | None:
+    """``read(...)``, with any unexpected failure on odd YAML (a list as a key, say) reported
+    as a problem of that file rather than raised."""
+    try:
+        return read(path, shown, errors, memo)
+    except Exception as exc:
+        errors.append(DefinitionError(shown, "", f"cannot check this file: {exc}"))
+        return None
 
 
 def _display(path: Path) -> str:

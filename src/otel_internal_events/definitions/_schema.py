@@ -62,8 +62,11 @@ def field_path(parts: Sequence[str | int]) -> str:
 
 def schema_problems(kind: str, document: Mapping[str, Any]) -> Iterator[tuple[list[str | int], str]]:
     """Yield ``(field path, message)`` for every schema violation of ``document``."""
-    if _fast_check(kind)(document):
-        return
+    try:
+        if _fast_check(kind)(document):
+            return
+    except (TypeError, ValueError):
+        pass  # a value JSON has no type for (a YAML date): the explanatory validator names it
     # Only an invalid document pays for the explanatory validator.
     # jsonschema gives one `required` error per missing key and _explain names every missing
     # key of the list each time: report each (field, message) once.
