@@ -224,3 +224,26 @@ def test_the_embedded_server_starts_on_the_export_thread_not_the_callers(
     finally:
         oie.shutdown()
         embedded.stop()
+
+
+def test_host_otel_limits_and_sdk_switch_do_not_touch_internal_events(
+    configure: Any, redis_client: Any, key_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    monkeypatch.setenv("OTEL_ATTRIBUTE_COUNT_LIMIT", "2")
+    monkeypatch.setenv("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "3")
+    configure()
+    oie.track_internal_event(
+        "create_merge_request_comment",
+        user=1,
+        project=2,
+        namespace=3,
+        additional_properties={"label": "diff_line", "property": "web"},
+    )
+    assert oie.flush()
+    filtered = (
+        f"{key_prefix}{{event_counters}}_create_merge_request_comment-filter:[label:diff_line,property:web]-2026-48"
+    )
+    assert int(redis_client.get(filtered)) == 1
+    assert redis_client.pfcount(f"{key_prefix}{{hll_counters}}_create_merge_request_comment-user-2026-48") == 1
+    assert int(redis_client.get(f"{key_prefix}{{event_counters}}_create_merge_request_comment")) == 1

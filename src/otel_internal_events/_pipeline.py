@@ -18,7 +18,7 @@ from typing import Any
 
 from opentelemetry import metrics as otel_metrics
 from opentelemetry.metrics import Meter, MeterProvider
-from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs import LoggerProvider, LogRecordLimits
 from opentelemetry.sdk.resources import Resource
 
 from . import _redis
@@ -56,7 +56,7 @@ class Runtime:
         self.registry = registry if registry is not None else load_definitions(*settings.definitions)
         provider = meter_provider or otel_metrics.get_meter_provider()
         self.meter: Meter = provider.get_meter(INSTRUMENTATION_SCOPE)
-        self.logger_provider = LoggerProvider(resource=Resource.create(), shutdown_on_exit=False)
+        self.logger_provider = _analytics_logger_provider()
         self.processors: dict[str, AnalyticsLogRecordProcessor] = {}
         self._redis: Any = None
         self._redis_lock = threading.Lock()
@@ -137,6 +137,29 @@ class _LazyClient:
 
     def pipeline(self, transaction: bool = True) -> Any:
         return self._runtime.redis.pipeline(transaction=transaction)
+
+
+#: Our attributes are validated already; the host's OTEL_ATTRIBUTE_* limits (meant for its own
+#: telemetry) must not drop or truncate them, since filters and unique counts depend on them.
+_LIMITS = LogRecordLimits(
+    max_attributes=1024,
+    max_attribute_length=1 << 20,
+    max_log_record_attributes=1024,
+    max_log_record_attribute_length=1 << 20,
+)
+
+
+def _analytics_logger_provider() -> LoggerProvider:
+    """The private provider that carries the events.
+
+    ``OTEL_SDK_DISABLED`` turns off the host's telemetry; product analytics are data the
+    application asked for, so they keep flowing (and a line says so).
+    """
+    provider = LoggerProvider(resource=Resource.create(), shutdown_on_exit=False, log_record_limits=_LIMITS)
+    if getattr(provider, "_disabled", False):
+        provider._disabled = False
+        _log.info("OTEL_SDK_DISABLED is set: it does not apply to internal events, which are still tracked")
+    return provider
 
 
 def _otlp_exporter(settings: Settings) -> Any:
