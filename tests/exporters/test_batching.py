@@ -9,6 +9,7 @@ import pytest
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
 import otel_internal_events as oie
+from otel_internal_events import _pipeline
 from otel_internal_events.exporters import AnalyticsLogRecordProcessor, RedisCounterExporter
 from otel_internal_events.sinks import RedisCounterSink
 
@@ -86,9 +87,8 @@ def test_nested_blocks_go_out_in_one_export(counting: CountingExporter) -> None:
         oie.track_internal_event(EVENT)
         with oie.with_batched_redis_writes():
             oie.track_internal_event(EVENT)
-        oie.track_internal_event(EVENT)
     assert oie.flush()
-    assert counting.calls == [3]
+    assert counting.calls == [2]
 
 
 def test_an_exception_inside_the_block_still_delivers_the_events(
@@ -103,24 +103,51 @@ def test_an_exception_inside_the_block_still_delivers_the_events(
     assert redis_client.get(total_key) == b"2"
 
 
-def test_a_unit_goes_out_in_one_export_call_even_above_the_batch_size(
+def test_a_long_block_goes_out_in_units_of_the_batch_size(
     counting: CountingExporter, redis_client: Any, total_key: str
 ) -> None:
     with oie.with_batched_redis_writes():
         for _ in range(5):
             oie.track_internal_event(EVENT)
     assert oie.flush()
-    assert counting.calls == [5]
+    assert counting.calls == [2, 2, 1]
     assert redis_client.get(total_key) == b"5"
 
 
 def test_two_units_are_not_merged_beyond_the_batch_size(counting: CountingExporter) -> None:
-    for size in (3, 2):
+    for size in (2, 1):
         with oie.with_batched_redis_writes():
             for _ in range(size):
                 oie.track_internal_event(EVENT)
     assert oie.flush()
-    assert counting.calls == [3, 2]
+    assert counting.calls == [2, 1]
+
+
+def test_an_event_tracked_by_a_task_after_the_block_is_not_lost(
+    configure: Any, redis_client: Any, total_key: str
+) -> None:
+    import asyncio
+
+    configure()
+
+    async def main() -> None:
+        release = asyncio.Event()
+
+        async def late() -> None:
+            await release.wait()
+            oie.track_internal_event(EVENT)  # the task copied the block's context
+
+        with oie.with_batched_redis_writes():
+            oie.track_internal_event(EVENT)
+            task = asyncio.create_task(late())
+        release.set()
+        await task
+
+    asyncio.run(main())
+    assert oie.flush()
+    assert redis_client.get(total_key) == b"2"
+    assert _pipeline._current is not None
+    assert _pipeline._current.processors["redis"].stats == {"exported": 2, "dropped": 0, "failed": 0}
 
 
 def test_without_a_block_exports_respect_the_batch_size(counting: CountingExporter) -> None:

@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach, set_value
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context, attach, detach, set_value
 from opentelemetry.metrics import Meter
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
@@ -39,11 +39,20 @@ __all__ = ["AnalyticsLogRecordProcessor", "batch_scope"]
 _log = logging.getLogger("otel_internal_events.export")
 _once = LogOnce(_log)
 
-#: Records emitted inside ``batch_scope()``, per processor, waiting for the scope to end.
-_scope: contextvars.ContextVar[dict[AnalyticsLogRecordProcessor, list[Any]] | None] = contextvars.ContextVar(
-    "otel_internal_events_batch_scope", default=None
-)
+
+class _Held:
+    """The records of an open :func:`batch_scope`, per processor."""
+
+    __slots__ = ("is_open", "records")
+
+    def __init__(self) -> None:
+        self.is_open = True
+        self.records: dict[AnalyticsLogRecordProcessor, list[Any]] = {}
+
+
+_scope: contextvars.ContextVar[_Held | None] = contextvars.ContextVar("otel_internal_events_batch_scope", default=None)
 _MAX_BACKOFF_S = 2.0
+_EMPTY_CONTEXT = Context()
 
 
 @contextlib.contextmanager
@@ -51,18 +60,23 @@ def batch_scope() -> Iterator[None]:
     """Hold the records emitted inside the block and queue them as one unit when it exits.
 
     Nested scopes join the outermost one. The records are queued also when the block raises.
+    A unit never grows past the processor's ``max_export_batch_size``: a longer block queues a
+    full unit and starts the next (so memory stays bounded). A task started inside the block
+    that emits after it has exited is not held.
     """
     if _scope.get() is not None:
         yield
         return
-    held: dict[AnalyticsLogRecordProcessor, list[Any]] = {}
+    held = _Held()
     token = _scope.set(held)
     try:
         yield
     finally:
         _scope.reset(token)
-        for processor, records in held.items():
+        held.is_open = False
+        for processor, records in held.records.items():
             processor.enqueue_unit(records)
+        held.records = {}
 
 
 class AnalyticsLogRecordProcessor(LogRecordProcessor):
@@ -120,9 +134,16 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
         return dict(self._stats)
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
+        # The record keeps trace and span ids; the caller's context (its span, baggage) is not
+        # needed for export and must not be kept alive while the record waits in the queue.
+        log_record.log_record.context = _EMPTY_CONTEXT
         held = _scope.get()
-        if held is not None:
-            held.setdefault(self, []).append(log_record)
+        if held is not None and held.is_open:
+            records = held.records.setdefault(self, [])
+            records.append(log_record)
+            if len(records) >= self._max_batch:
+                held.records[self] = []
+                self.enqueue_unit(records)
             return
         self._enqueue(log_record, 1)
 
@@ -146,7 +167,8 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
         self._drop(count, reason)
 
     def _drop(self, count: int, reason: str) -> None:
-        self._stats["dropped"] += count
+        with self._cond:
+            self._stats["dropped"] += count
         self._dropped.add(count, {"exporter": self._name, "reason": reason})
         _once.warn(
             f"{self._name}:drop:{reason}",
