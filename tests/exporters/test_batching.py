@@ -140,6 +140,7 @@ def test_an_event_tracked_by_a_task_after_the_block_is_not_lost(
         with oie.with_batched_redis_writes():
             oie.track_internal_event(EVENT)
             task = asyncio.create_task(late())
+        assert oie.flush()  # the block's unit is exported before the task tracks
         release.set()
         await task
 
