@@ -247,3 +247,14 @@ def test_host_otel_limits_and_sdk_switch_do_not_touch_internal_events(
     assert int(redis_client.get(filtered)) == 1
     assert redis_client.pfcount(f"{key_prefix}{{hll_counters}}_create_merge_request_comment-user-2026-48") == 1
     assert int(redis_client.get(f"{key_prefix}{{event_counters}}_create_merge_request_comment")) == 1
+
+
+def test_a_failed_configure_leaves_no_export_thread_behind(configure: Any) -> None:
+    import threading
+
+    before = {t for t in threading.enumerate() if t.name.startswith("otel-internal-events")}
+    for _ in range(3):
+        with pytest.raises(ConfigurationError):
+            configure(snowplow_endpoint="ftp://collector.example")
+    after = {t for t in threading.enumerate() if t.name.startswith("otel-internal-events")}
+    assert after == before

@@ -126,7 +126,11 @@ def with_batched_redis_writes() -> Iterator[None]:
 
 
 def flush(timeout_millis: int = 30_000) -> bool:
-    """Deliver every event tracked so far; True when done within the timeout."""
+    """Deliver every event tracked so far.
+
+    True when every queue drained within the timeout and no event failed for good on the way
+    (an exporter that gave up after its retries, e.g. Redis unreachable, makes it False).
+    """
     runtime = _pipeline._current
     return True if runtime is None else runtime.flush(timeout_millis)
 

@@ -68,13 +68,19 @@ class Runtime:
             # With no URL, the embedded server starts on the first export, on the export thread,
             # not on the thread of the first tracking call.
             self.redis_sink = RedisCounterSink(_LazyClient(self), self.registry, settings.key_prefix)
-            self._add("redis", RedisCounterExporter(self.redis_sink, self.meter))
+        # Every exporter is built (and its settings checked) before any processor starts a
+        # thread, so that a configuration error leaves nothing running behind.
+        exporters: list[tuple[str, Any]] = []
+        if self.redis_sink is not None:
+            exporters.append(("redis", RedisCounterExporter(self.redis_sink, self.meter)))
         if "otlp" in settings.exporters:
-            self._add("otlp", _otlp_exporter(settings))
+            exporters.append(("otlp", _otlp_exporter(settings)))
         self.snowplow_exporter: SnowplowExporter | None = None
         if _snowplow_wanted(settings):
             self.snowplow_exporter = _snowplow_exporter(settings, self.meter)
-            self._add("snowplow", self.snowplow_exporter)
+            exporters.append(("snowplow", self.snowplow_exporter))
+        for name, exporter in exporters:
+            self._add(name, exporter)
         logger = self.logger_provider.get_logger(INSTRUMENTATION_SCOPE)
         self.recorder = EventRecorder(logger, self.meter)
         self.tracker = Tracker(self.registry, self.recorder, self.meter, strict=settings.strict, clock=settings.clock)

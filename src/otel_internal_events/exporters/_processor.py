@@ -237,7 +237,8 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
                     self._stats["exported"] += len(batch)
                     return
                 if time.monotonic() + backoff > deadline or self._shutdown_now.is_set():
-                    self._stats["failed"] += len(batch)
+                    with self._cond:
+                        self._stats["failed"] += len(batch)
                     self._failed.add(len(batch), {"exporter": self._name, "reason": "retries_exhausted"})
                     _once.warn(
                         f"{self._name}:failed",
@@ -253,9 +254,14 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
             detach(token)
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        """Export everything queued so far; True when done within the timeout."""
+        """Export everything queued so far.
+
+        True when the queue drained within the timeout and no record failed for good on the
+        way (an exporter that gave up after its retries makes it False).
+        """
         deadline = time.monotonic() + timeout_millis / 1000
         with self._cond:
+            failed_before = self._stats["failed"]
             self._flush_requested = True
             self._cond.notify_all()
             while self._queue or self._inflight:
@@ -263,7 +269,7 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
                 if remaining <= 0 or not self._worker.is_alive():
                     return False
                 self._cond.wait(remaining)
-            return True
+            return self._stats["failed"] == failed_before
 
     def shutdown(self, timeout_millis: int = 30_000) -> None:
         """Export what is queued (within the timeout), then stop the worker and the exporter."""
