@@ -18,7 +18,8 @@ them in collector-sized requests and answers, and waits for the answer with the 
 
 The child is started on the first export (``python -c``: a fresh interpreter, safe to start
 from a threaded process, which neither re-runs the host's ``__main__`` nor needs
-``multiprocessing``'s start-up machinery). If it dies or does not answer in time, the export
+``multiprocessing``'s start-up machinery), at a lower scheduling priority (``nice`` 10) than
+the host's. If it dies or does not answer in time, the export
 returns ``FAILURE`` (the processor retries) and a dead child is replaced on the next export.
 :meth:`SnowplowExporter.shutdown` stops it; it also exits when the pipe closes, so it does not
 outlive this process. A forked copy of this process forgets the pipe and starts its own child.

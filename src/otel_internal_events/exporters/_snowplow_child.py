@@ -16,6 +16,7 @@ sent, with their original event ids, and the records that came with it are ignor
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -27,6 +28,8 @@ from ..sinks import Payload, SnowplowSink, SnowplowSinkSettings, TrackedEvent, e
 
 __all__ = ["Answer", "CompactRecord", "command", "main"]
 
+#: How much lower than the host's the export process's scheduling priority is.
+_NICENESS = 10
 #: What the parent sends of each log record: event name, timestamp (ns), trace id, attributes.
 CompactRecord = tuple[str | None, int, int | None, dict[str, Any]]
 
@@ -119,6 +122,11 @@ def main(fd: int) -> None:
     """Serve the parent on ``fd`` until it says stop or goes away."""
     # Ctrl-C in a terminal reaches the whole process group: the parent decides when this ends.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Exporting analytics yields the CPU to the host's own threads when the machine is busy (on
+    # a saturated 2-core box: Snowplow's extra wall time for a tight tracking loop went from 44%
+    # to 16%); the export queue is bounded, with drops counted, should it fall behind for long.
+    with contextlib.suppress(OSError):
+        os.nice(_NICENESS)
     # Problems are reported to the parent, which logs them; nothing is printed from here.
     logging.getLogger().addHandler(logging.NullHandler())
     connection = Connection(fd)
