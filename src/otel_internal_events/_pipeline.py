@@ -29,7 +29,7 @@ from .errors import ConfigurationError, InternalEventsError, MissingExtraError
 from .exporters import AnalyticsLogRecordProcessor, RedisCounterExporter, SnowplowExporter, batch_scope
 from .metrics import MetricReader, MetricValue, build_report
 from .recording import EventRecorder
-from .sinks import RedisCounterSink, SnowplowEmitter, SnowplowSink
+from .sinks import RedisCounterSink, SnowplowSinkSettings
 from .tracking import Tracker
 
 __all__ = ["Runtime", "configure", "current", "shutdown"]
@@ -187,13 +187,10 @@ def _snowplow_wanted(settings: Settings) -> bool:
 
 def _snowplow_exporter(settings: Settings, meter: Meter) -> SnowplowExporter:
     assert settings.snowplow_endpoint is not None
-    emitter = SnowplowEmitter(
+    sink_settings = SnowplowSinkSettings(
         settings.snowplow_endpoint,
         batch_size=settings.snowplow_batch_size,
         timeout_millis=settings.export_timeout_millis,
-    )
-    sink = SnowplowSink(
-        emitter,
         app_id=settings.snowplow_app_id,
         namespace=settings.snowplow_namespace,
         environment=settings.snowplow_environment,
@@ -201,7 +198,7 @@ def _snowplow_exporter(settings: Settings, meter: Meter) -> SnowplowExporter:
         pseudonymization_secret=settings.pseudonymization_secret,
         encode_base64=settings.snowplow_encode_base64,
     )
-    return SnowplowExporter(sink, meter)
+    return SnowplowExporter(sink_settings, meter, timeout_millis=settings.export_timeout_millis)
 
 
 _current: Runtime | None = None

@@ -186,20 +186,23 @@ def test_shutdown_delivers_what_is_buffered(configure_snowplow: Callable[..., An
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-def test_a_forked_child_delivers_over_its_own_connection(
+def test_a_forked_child_delivers_through_an_export_process_of_its_own(
     configure_snowplow: Callable[..., Any], snowplow_micro: Micro
 ) -> None:
-    emitter = configure_snowplow().snowplow_exporter.sink.emitter
+    exporter = configure_snowplow().snowplow_exporter
     oie.track_internal_event(EVENT, user=1, project=3, namespace=30)
-    assert oie.flush(10_000)  # the parent's session now holds a keep-alive connection
-    parents_session = emitter._session
+    assert oie.flush(10_000)  # the parent's export process is running
+    parents_child = exporter.child_pid
+    assert parents_child is not None
 
     pid = os.fork()
-    if pid == 0:  # the child: track, deliver, and leave without running the parent's clean-ups
+    if pid == 0:  # the forked copy: track, deliver, and leave without running the parent's clean-ups
         code = 1
         try:
             oie.track_internal_event(EVENT, user=2, project=3, namespace=30)
-            code = 2 if emitter._session is parents_session else 0 if oie.flush(10_000) else 1
+            delivered = oie.flush(10_000) and exporter.stats["delivered"] == 2
+            code = 0 if delivered and exporter.child_pid not in (None, parents_child) else 1
+            exporter.shutdown()  # its own export process, not the parent's
         finally:
             os._exit(code)
     _, status = os.waitpid(pid, 0)
@@ -207,4 +210,5 @@ def test_a_forked_child_delivers_over_its_own_connection(
     assert os.waitstatus_to_exitcode(status) == 0
     oie.track_internal_event(EVENT, user=3, project=3, namespace=30)
     assert oie.flush(10_000)
+    assert exporter.child_pid == parents_child
     assert snowplow_micro.all() == {"total": 3, "good": 3, "bad": 0}

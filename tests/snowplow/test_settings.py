@@ -25,7 +25,7 @@ def test_an_endpoint_adds_the_snowplow_exporter_next_to_redis(configure: Callabl
 
     assert set(runtime.processors) == {"redis", "snowplow"}
     assert runtime.snowplow_exporter is not None
-    assert runtime.snowplow_exporter.sink.emitter.url == "http://127.0.0.1:9/com.snowplowanalytics.snowplow/tp2"
+    assert runtime.snowplow_exporter.url == "http://127.0.0.1:9/com.snowplowanalytics.snowplow/tp2"
 
 
 def test_exporters_none_turns_snowplow_off_too(configure: Callable[..., Any]) -> None:

@@ -1,55 +1,127 @@
-"""An OpenTelemetry log record exporter that feeds :class:`SnowplowSink`.
+"""An OpenTelemetry log record exporter that sends to Snowplow from a child process.
 
 It runs on the :class:`AnalyticsLogRecordProcessor`'s worker thread, never on the caller's:
 that processor is the bounded buffer (``max_queue_size``, drops counted) and the retry loop
-(backoff, for at most ``retry_timeout_millis``). This exporter builds the Snowplow payloads of
-a batch, sends them in collector-sized requests, and answers:
+(backoff, for at most ``retry_timeout_millis``). Building a Snowplow payload with
+snowplow-tracker and sending it costs some 50-70 µs of CPU an event; done in this process it
+would hold the GIL for that long and slow down the threads that track events. So this exporter
+only takes the event name, time, trace id and attributes of each record, hands them over
+through a pipe to a child process (:mod:`._snowplow_child`), which builds the payloads, sends
+them in collector-sized requests and answers, and waits for the answer with the GIL released
+(at most ``timeout_millis``). The answer is:
 
 * ``SUCCESS`` when every payload was delivered or refused for good (a 4xx other than 408/429:
   counted in ``internal_events.export.failed{exporter=snowplow, reason=rejected}``, not retried);
-* ``FAILURE`` on a 5xx, 408, 429 or network error. The payloads not yet delivered are kept, and
-  when the processor retries the same batch only those are sent again, with their original
-  event ids, so a partial success is not sent twice.
+* ``FAILURE`` on a 5xx, 408, 429 or network error. The child keeps the payloads not yet
+  delivered, and when the processor retries the same batch only those are sent again, with
+  their original event ids, so a partial success is not sent twice.
+
+The child is started on the first export (``python -c``: a fresh interpreter, safe to start
+from a threaded process, which neither re-runs the host's ``__main__`` nor needs
+``multiprocessing``'s start-up machinery), at a lower scheduling priority (``nice`` 10) than
+the host's. If it dies or does not answer in time, the export
+returns ``FAILURE`` (the processor retries) and a dead child is replaced on the next export.
+:meth:`SnowplowExporter.shutdown` stops it; it also exits when the pipe closes, so it does not
+outlive this process. A forked copy of this process forgets the pipe and starts its own child.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import multiprocessing.spawn
+import os
+import subprocess
 import threading
+import time
+import weakref
 from collections.abc import Sequence
+from multiprocessing.connection import Connection
 from typing import Any
 
 from opentelemetry.metrics import Meter
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
-from ..conventions import EXPORT_FAILED_COUNTER
-from ..sinks import Payload, SnowplowSink, TrackedEvent, event_from_attributes
+from ..conventions import EXPORT_FAILED_COUNTER, SEND_SNOWPLOW
+from ..sinks import NO_SECRET_WARNING, SnowplowSinkSettings, require_snowplow_tracker
 from ._once import LogOnce
+from ._snowplow_child import Answer, CompactRecord, command
 
 __all__ = ["SnowplowExporter"]
 
 _log = logging.getLogger("otel_internal_events.export")
 _ATTRIBUTES = {"exporter": "snowplow"}
+_START_TIMEOUT_S = 30.0
+
+
+class _ChildLost(Exception):
+    """The child process is gone, could not start, or broke the protocol."""
+
+
+class _Child:
+    """A running child process and the parent's end of its pipe."""
+
+    def __init__(self, process: subprocess.Popen[bytes], connection: Connection, pid: int) -> None:
+        self.process = process
+        self.connection = connection
+        self.pid = pid
+        #: Export messages sent and not answered yet (their answer came after the wait ended).
+        self.outstanding = 0
 
 
 class SnowplowExporter(LogRecordExporter):
-    """Sends each exported batch to a Snowplow collector through ``sink``; see the module docstring."""
+    """Sends each exported batch to a Snowplow collector through a child process; see the module docstring."""
 
-    def __init__(self, sink: SnowplowSink, meter: Meter) -> None:
-        self._sink = sink
+    def __init__(self, settings: SnowplowSinkSettings, meter: Meter, *, timeout_millis: int = 10_000) -> None:
+        require_snowplow_tracker()  # say now, in this process, if the extra is missing
+        self._settings = settings
+        self._timeout_s = timeout_millis / 1000
         self._failed = meter.create_counter(
             EXPORT_FAILED_COUNTER, unit="{record}", description="Records whose export failed for good."
         )
         self._once = LogOnce(_log)
-        self._pending_batch: Sequence[Any] | None = None
-        self._pending: list[Payload] = []
-        self._closed = False
-        self._lock = threading.Lock()
         self._stats = {"delivered": 0, "rejected": 0, "invalid": 0, "requests": 0, "transient_failures": 0}
+        self._closed = False
+        self._next_id = 0
+        self._seq = 0
+        self._init_state()
+        if not settings.pseudonymization_secret:
+            logging.getLogger("otel_internal_events.snowplow").warning(NO_SECRET_WARNING)
+        ref = weakref.ref(self)
+
+        def forget_child_in_fork() -> None:
+            # A forked copy must not talk over the parent's pipe: it starts its own child on demand.
+            exporter = ref()
+            if exporter is not None:
+                child = exporter._child
+                exporter._init_state()
+                if child is not None:
+                    child.connection.close()  # this copy's descriptor only
+
+        os.register_at_fork(after_in_child=forget_child_in_fork)
+
+    def _init_state(self) -> None:
+        self._lock = threading.Lock()
+        self._child: _Child | None = None
+        #: The batch whose last export failed, its id and its records, for a retry of it.
+        self._failed_batch: Sequence[Any] | None = None
+        self._failed_id = 0
+        self._failed_records: list[CompactRecord] = []
 
     @property
-    def sink(self) -> SnowplowSink:
-        return self._sink
+    def settings(self) -> SnowplowSinkSettings:
+        return self._settings
+
+    @property
+    def url(self) -> str:
+        """The collector's tracker-protocol POST URL."""
+        return self._settings.url
+
+    @property
+    def child_pid(self) -> int | None:
+        """The pid of the child process, while one runs."""
+        child = self._child
+        return child.pid if child is not None else None
 
     @property
     def stats(self) -> dict[str, int]:
@@ -60,76 +132,210 @@ class SnowplowExporter(LogRecordExporter):
         with self._lock:
             if self._closed:
                 return LogRecordExportResult.FAILURE
-            # A retry of the batch that failed sends only what is left of it.
-            payloads = self._pending if batch is self._pending_batch else self._build(batch)
-            self._pending_batch, self._pending = None, []
-            if not payloads:
+            if batch is self._failed_batch:  # a retry: the child sends only what is left of it
+                batch_id, records = self._failed_id, self._failed_records
+            else:
+                self._next_id += 1
+                batch_id, records = self._next_id, _compact(batch)
+            self._failed_batch, self._failed_records = None, []
+            if not records:
                 return LogRecordExportResult.SUCCESS
-            result = self._sink.send(payloads)
-            stats = self._stats
-            stats["delivered"] += result.delivered
-            stats["requests"] += result.requests
-            if result.rejected:
-                self._reject(result.rejected)
-            if result.unsent:
-                stats["transient_failures"] += 1
-                self._pending_batch, self._pending = batch, result.unsent
-                self._once.warn(
-                    "snowplow:transient",
-                    "internal events snowplow: cannot deliver to %s (%s); retrying",
-                    self._sink.emitter.url,
-                    result.error,
-                )
-                return LogRecordExportResult.FAILURE
-            return LogRecordExportResult.SUCCESS
+            if self._deliver(batch_id, records):
+                return LogRecordExportResult.SUCCESS
+            self._failed_batch, self._failed_id, self._failed_records = batch, batch_id, records
+            return LogRecordExportResult.FAILURE
 
-    def _build(self, batch: Sequence[Any]) -> list[Payload]:
-        events: list[TrackedEvent] = []
-        correlation_ids: list[str | None] = []
-        for item in batch:
-            record = item.log_record
-            # As decode_records: the record is no longer written to, so read the dict beneath.
-            attributes = getattr(record.attributes, "_dict", record.attributes)
-            if not attributes:
-                continue
-            event = event_from_attributes(record.event_name, attributes, record.timestamp or record.observed_timestamp)
-            if event is None or not event.send_snowplow:
-                continue
-            events.append(event)
-            trace_id = record.trace_id
-            correlation_ids.append(f"{trace_id:032x}" if trace_id else None)
-        if not events:
-            return []
-        payloads, invalid = self._sink.build(events, correlation_ids)
-        if invalid:
-            self._stats["invalid"] += len(invalid)
-            self._failed.add(len(invalid), {**_ATTRIBUTES, "reason": "invalid_event"})
-            event, exc = invalid[0]
+    def _deliver(self, batch_id: int, records: list[CompactRecord]) -> bool:
+        """Send a batch to the child and wait for its answer; True when the batch is done."""
+        child = self._child
+        if child is not None and child.process.poll() is not None:  # died while idle: replace it now
+            self._lost(child, f"the export process {child.pid} exited with {child.process.returncode}")
+            child = None
+        try:
+            if child is None:
+                child = self._child = self._start()
+            deadline = time.monotonic() + self._timeout_s
+            if not self._settle(child, deadline):  # still busy with a batch it was given before
+                self._warn_timeout()
+                return False
+            self._seq += 1
+            seq = self._seq
+            try:
+                child.connection.send(("export", seq, batch_id, records))
+            except OSError as exc:
+                raise _ChildLost(f"the export process {child.pid} is gone ({exc!r})") from None
+            child.outstanding += 1
+            answer = self._receive(child, deadline)
+            while answer is not None and answer.seq != seq:
+                answer = self._receive(child, deadline)
+        except _ChildLost as exc:
+            self._lost(child, str(exc))
+            return False
+        if answer is None:
+            self._warn_timeout()
+            return False
+        if not answer.ok:
+            self._once.warn(
+                "snowplow:transient",
+                "internal events snowplow: cannot deliver to %s (%s); retrying",
+                self.url,
+                answer.error,
+            )
+        return answer.ok
+
+    def _settle(self, child: _Child, deadline: float) -> bool:
+        """Take the answers still owed (their stats count); False if the child is still busy at ``deadline``."""
+        while child.outstanding:
+            if self._receive(child, deadline) is None:
+                return False
+        return True
+
+    def _receive(self, child: _Child, deadline: float) -> Answer | None:
+        """The next answer of ``child``, applied to the stats; None at ``deadline``."""
+        connection = child.connection
+        try:
+            if not connection.poll(max(0.0, deadline - time.monotonic())):
+                return None
+            answer = connection.recv()
+        except (EOFError, OSError) as exc:
+            raise _ChildLost(f"the export process {child.pid} is gone ({exc!r})") from None
+        if not isinstance(answer, Answer):
+            raise _ChildLost(f"unexpected message from the export process: {answer!r}")
+        child.outstanding -= 1
+        self._apply(answer)
+        return answer
+
+    def _apply(self, answer: Answer) -> None:
+        stats = self._stats
+        stats["delivered"] += answer.delivered
+        stats["requests"] += answer.requests
+        stats["transient_failures"] += answer.transient_failures
+        if answer.invalid:
+            stats["invalid"] += answer.invalid
+            self._failed.add(answer.invalid, {**_ATTRIBUTES, "reason": "invalid_event"})
             self._once.warn(
                 "snowplow:invalid",
-                "internal events snowplow: %d event(s) could not be built, e.g. %s: %r",
-                len(invalid),
-                event.name,
-                exc,
+                "internal events snowplow: %d event(s) could not be built, e.g. %s",
+                answer.invalid,
+                answer.invalid_example,
             )
-        return payloads
+        if answer.rejected:
+            count = sum(events for _status, events in answer.rejected)
+            status = answer.rejected[0][0]
+            stats["rejected"] += count
+            self._failed.add(count, {**_ATTRIBUTES, "reason": "rejected"})
+            self._once.warn(
+                f"snowplow:rejected:{status}",
+                "internal events snowplow: the collector at %s refused %d event(s) with HTTP %d; not retried",
+                self.url,
+                count,
+                status,
+            )
 
-    def _reject(self, rejected: list[tuple[int, int]]) -> None:
-        count = sum(events for _status, events in rejected)
-        self._stats["rejected"] += count
-        self._failed.add(count, {**_ATTRIBUTES, "reason": "rejected"})
+    def _warn_timeout(self) -> None:
         self._once.warn(
-            f"snowplow:rejected:{rejected[0][0]}",
-            "internal events snowplow: the collector at %s refused %d event(s) with HTTP %d; not retried",
-            self._sink.emitter.url,
-            count,
-            rejected[0][0],
+            "snowplow:timeout",
+            "internal events snowplow: no answer from the export process within %.1f s; retrying",
+            self._timeout_s,
         )
+
+    def _start(self) -> _Child:
+        """Start a child process and hand it the sink's settings; raises :class:`_ChildLost`."""
+        ours, theirs = multiprocessing.Pipe()
+        try:
+            process = subprocess.Popen(
+                command(multiprocessing.spawn.get_executable() or "", theirs.fileno()),
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+            )
+        except (OSError, ValueError) as exc:
+            ours.close()
+            raise _ChildLost(f"cannot start the export process ({exc!r})") from None
+        finally:
+            theirs.close()
+        child = _Child(process, ours, process.pid)
+        try:
+            ours.send(self._settings)
+            if not ours.poll(_START_TIMEOUT_S):
+                raise _ChildLost(f"the export process did not start within {_START_TIMEOUT_S:.0f} s")
+            kind, value = ours.recv()
+        except (EOFError, OSError, ValueError, TypeError) as exc:
+            _stop_process(child, 1.0)
+            raise _ChildLost(f"the export process failed to start ({exc!r})") from None
+        except _ChildLost:
+            _stop_process(child, 1.0)
+            raise
+        if kind != "ready":
+            _stop_process(child, 1.0)
+            raise _ChildLost(f"the export process could not build the sink: {value}")
+        child.pid = value
+        return child
+
+    def _lost(self, child: _Child | None, reason: str) -> None:
+        self._once.warn(
+            "snowplow:child",
+            "internal events snowplow: %s; a new export process starts on the next export",
+            reason,
+        )
+        if child is not None:
+            _stop_process(child, 1.0)
+        self._child = None
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return True
 
     def shutdown(self) -> None:
-        # Not under the lock: an export still waiting on the network must not hold up shutdown.
+        """Stop the child: ask, wait (``timeout_millis``), then terminate it."""
         self._closed = True
-        self._sink.close()
+        # An export still waiting for the child holds the lock: ending the child ends that wait.
+        if not self._lock.acquire(timeout=1.0):
+            child = self._child
+            if child is not None:
+                child.process.terminate()
+            if not self._lock.acquire(timeout=5.0):
+                return
+        try:
+            child, self._child = self._child, None
+            if child is None:
+                return
+            deadline = time.monotonic() + self._timeout_s
+            try:
+                child.connection.send(("stop",))
+                while child.outstanding and self._receive(child, deadline) is not None:
+                    pass  # the stats of answers still owed
+            except (_ChildLost, OSError):
+                pass
+            _stop_process(child, max(0.0, deadline - time.monotonic()))
+        finally:
+            self._lock.release()
+
+
+def _compact(batch: Sequence[Any]) -> list[CompactRecord]:
+    """What the child needs of each record to send to Snowplow; records not for Snowplow are left out."""
+    records: list[CompactRecord] = []
+    append = records.append
+    for item in batch:
+        record = item.log_record
+        # As decode_records: the record is no longer written to, so read the dict beneath.
+        attributes = getattr(record.attributes, "_dict", record.attributes)
+        if not attributes or attributes.get(SEND_SNOWPLOW) is False:
+            continue
+        append((record.event_name, record.timestamp or record.observed_timestamp, record.trace_id, attributes))
+    return records
+
+
+def _stop_process(child: _Child, timeout_s: float) -> None:
+    """Wait up to ``timeout_s`` for the child to exit, then terminate (and if need be kill) it."""
+    process = child.process
+    try:
+        process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        process.terminate()
+        try:
+            process.wait(2.0)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(2.0)
+    finally:
+        child.connection.close()

@@ -2,12 +2,13 @@
 
 from ._event import Identifier, TrackedEvent, event_from_attributes
 from ._redis_counters import RedisClient, RedisCounterSink, WritePlan, unique_member
-from ._snowplow import DEFAULT_CATEGORY, SnowplowSink, pseudonymize
+from ._snowplow import DEFAULT_CATEGORY, NO_SECRET_WARNING, SnowplowSink, SnowplowSinkSettings, pseudonymize
 from ._snowplow_emitter import Payload, SendResult, SnowplowEmitter, collector_url
-from ._snowplow_tracker import load_snowplow_tracker
+from ._snowplow_tracker import load_snowplow_tracker, require_snowplow_tracker
 
 __all__ = [
     "DEFAULT_CATEGORY",
+    "NO_SECRET_WARNING",
     "Identifier",
     "Payload",
     "RedisClient",
@@ -15,11 +16,13 @@ __all__ = [
     "SendResult",
     "SnowplowEmitter",
     "SnowplowSink",
+    "SnowplowSinkSettings",
     "TrackedEvent",
     "WritePlan",
     "collector_url",
     "event_from_attributes",
     "load_snowplow_tracker",
     "pseudonymize",
+    "require_snowplow_tracker",
     "unique_member",
 ]

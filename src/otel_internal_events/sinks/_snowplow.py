@@ -18,16 +18,17 @@ import hmac
 import logging
 import threading
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Final
 
 from ..errors import ConfigurationError
 from ..iglu import GITLAB_SERVICE_PING_SCHEMA, GITLAB_STANDARD_SCHEMA, SchemaKey
 from ._event import TrackedEvent
-from ._snowplow_emitter import Payload, SendResult, SnowplowEmitter
+from ._snowplow_emitter import Payload, SendResult, SnowplowEmitter, collector_url
 from ._snowplow_tracker import load_snowplow_tracker
 
-__all__ = ["DEFAULT_CATEGORY", "SOURCE", "SnowplowSink", "pseudonymize"]
+__all__ = ["DEFAULT_CATEGORY", "NO_SECRET_WARNING", "SOURCE", "SnowplowSink", "SnowplowSinkSettings", "pseudonymize"]
 
 _log = logging.getLogger("otel_internal_events.snowplow")
 
@@ -37,6 +38,11 @@ DEFAULT_CATEGORY: Final = "InternalEventTracking"
 SOURCE: Final = "otel-internal-events"
 #: Additional properties that have their own structured-event field; the others go to ``extra``.
 _BASE_PROPERTIES = frozenset({"label", "property", "value"})
+#: Logged (once per sink) when user ids cannot be pseudonymised and are left out.
+NO_SECRET_WARNING: Final = (
+    "Snowplow: user ids are left out of the events because no pseudonymization secret is set "
+    "(set OTEL_INTERNAL_EVENTS_PSEUDONYMIZATION_SECRET); raw user ids are never sent"
+)
 
 
 def pseudonymize(user_id: object, secret: bytes | hmac.HMAC) -> str:
@@ -93,12 +99,7 @@ class SnowplowSink:
         pseudonymization_secret: str | bytes | None = None,
         encode_base64: bool = True,
     ) -> None:
-        try:
-            SchemaKey.parse(standard_schema)
-        except ValueError as exc:
-            raise ConfigurationError(f"snowplow_standard_schema: {exc}") from None
-        if not environment:
-            raise ConfigurationError("snowplow_environment must not be empty (the schema requires it)")
+        _check_context_options(standard_schema, environment)
         tracker_module = load_snowplow_tracker()
         self._sdj = tracker_module.SelfDescribingJson
         self._structured_event = tracker_module.StructuredEvent
@@ -117,10 +118,7 @@ class SnowplowSink:
             pseudonymization_secret = pseudonymization_secret.encode("utf-8")
         self._keyed = hmac.new(pseudonymization_secret, digestmod=hashlib.sha256) if pseudonymization_secret else None
         if self._keyed is None:
-            _log.warning(
-                "Snowplow: user ids are left out of the events because no pseudonymization secret is set "
-                "(set OTEL_INTERNAL_EVENTS_PSEUDONYMIZATION_SECRET); raw user ids are never sent"
-            )
+            _log.warning(NO_SECRET_WARNING)
         self._version = _package_version()
         self._lock = threading.Lock()
 
@@ -215,6 +213,58 @@ class SnowplowSink:
 
     def close(self) -> None:
         self._emitter.close()
+
+
+@dataclass(frozen=True, slots=True)
+class SnowplowSinkSettings:
+    """Everything a :class:`SnowplowSink` and its emitter are made of, as plain (picklable) values.
+
+    Checked when created, without importing snowplow-tracker, so that a process can validate
+    the settings and leave building the sink (:meth:`build`) to another process.
+    """
+
+    endpoint: str
+    batch_size: int = 200
+    timeout_millis: int = 10_000
+    app_id: str = "otel-internal-events"
+    namespace: str = "gl"
+    environment: str = "production"
+    standard_schema: str = GITLAB_STANDARD_SCHEMA
+    pseudonymization_secret: str | bytes | None = field(default=None, repr=False)
+    encode_base64: bool = True
+
+    def __post_init__(self) -> None:
+        collector_url(self.endpoint)
+        if self.batch_size <= 0:
+            raise ConfigurationError("snowplow_batch_size must be positive")
+        _check_context_options(self.standard_schema, self.environment)
+
+    @property
+    def url(self) -> str:
+        """The collector's tracker-protocol POST URL."""
+        return collector_url(self.endpoint)
+
+    def build(self) -> SnowplowSink:
+        """The sink and its emitter (imports snowplow-tracker and requests)."""
+        emitter = SnowplowEmitter(self.endpoint, batch_size=self.batch_size, timeout_millis=self.timeout_millis)
+        return SnowplowSink(
+            emitter,
+            app_id=self.app_id,
+            namespace=self.namespace,
+            environment=self.environment,
+            standard_schema=self.standard_schema,
+            pseudonymization_secret=self.pseudonymization_secret,
+            encode_base64=self.encode_base64,
+        )
+
+
+def _check_context_options(standard_schema: str, environment: str) -> None:
+    try:
+        SchemaKey.parse(standard_schema)
+    except ValueError as exc:
+        raise ConfigurationError(f"snowplow_standard_schema: {exc}") from None
+    if not environment:
+        raise ConfigurationError("snowplow_environment must not be empty (the schema requires it)")
 
 
 def _now_iso() -> str:

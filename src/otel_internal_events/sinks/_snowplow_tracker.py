@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import sys
 import threading
@@ -9,7 +10,7 @@ from types import ModuleType
 
 from ..errors import MissingExtraError
 
-__all__ = ["load_snowplow_tracker"]
+__all__ = ["load_snowplow_tracker", "require_snowplow_tracker"]
 
 _import_lock = threading.Lock()
 
@@ -37,3 +38,16 @@ def load_snowplow_tracker() -> ModuleType:
         for name in ("snowplow_tracker", "snowplow_tracker.emitters", "snowplow_tracker.snowplow"):
             logging.getLogger(name).setLevel(logging.NOTSET)
         return snowplow_tracker
+
+
+def require_snowplow_tracker() -> None:
+    """Raise :class:`MissingExtraError` if snowplow-tracker cannot be imported; without importing it."""
+    if "snowplow_tracker" in sys.modules:
+        found = sys.modules["snowplow_tracker"] is not None
+    else:
+        try:
+            found = importlib.util.find_spec("snowplow_tracker") is not None
+        except (ImportError, ValueError):
+            found = False
+    if not found:
+        raise MissingExtraError("Sending events to Snowplow", "snowplow", "snowplow-tracker")
