@@ -79,15 +79,26 @@ class Runtime:
         if _snowplow_wanted(settings):
             self.snowplow_exporter = _snowplow_exporter(settings, self.meter)
             exporters.append(("snowplow", self.snowplow_exporter))
+        if len(exporters) > 1:
+            # One queue for the caller; a dispatcher thread feeds each exporter's own queue.
+            self._dispatcher: AnalyticsLogRecordProcessor | None = self._processor("dispatch", None)
+            self.logger_provider.add_log_record_processor(self._dispatcher)
+        else:
+            self._dispatcher = None
         for name, exporter in exporters:
-            self._add(name, exporter)
+            processor = self._processor(name, exporter)
+            if self._dispatcher is not None:
+                self._dispatcher.add_follower(processor)
+            else:
+                self.logger_provider.add_log_record_processor(processor)
+            self.processors[name] = processor
         logger = self.logger_provider.get_logger(INSTRUMENTATION_SCOPE)
         self.recorder = EventRecorder(logger, self.meter)
         self.tracker = Tracker(self.registry, self.recorder, self.meter, strict=settings.strict, clock=settings.clock)
 
-    def _add(self, name: str, exporter: Any) -> None:
+    def _processor(self, name: str, exporter: Any) -> AnalyticsLogRecordProcessor:
         s = self.settings
-        processor = AnalyticsLogRecordProcessor(
+        return AnalyticsLogRecordProcessor(
             exporter,
             self.meter,
             name=name,
@@ -96,8 +107,6 @@ class Runtime:
             schedule_delay_millis=s.schedule_delay_millis,
             retry_timeout_millis=s.retry_timeout_millis,
         )
-        self.processors[name] = processor
-        self.logger_provider.add_log_record_processor(processor)
 
     @property
     def redis(self) -> Any:
@@ -123,11 +132,18 @@ class Runtime:
         now = dt.datetime.fromtimestamp(self.settings.clock() / 1e9, dt.UTC)
         return build_report(self.registry, self.reader(), at or now.date(), recorded_at=now)
 
+    def _all_processors(self) -> list[AnalyticsLogRecordProcessor]:
+        """The dispatcher first (it feeds the others), then each exporter's processor."""
+        first = [self._dispatcher] if self._dispatcher is not None else []
+        return first + list(self.processors.values())
+
     def flush(self, timeout_millis: int = 30_000) -> bool:
-        return all(p.force_flush(timeout_millis) for p in self.processors.values())
+        # Every processor is flushed, even after one has reported a failure.
+        results = [p.force_flush(timeout_millis) for p in self._all_processors()]
+        return all(results)
 
     def shutdown(self, timeout_millis: int = 30_000) -> None:
-        for processor in self.processors.values():
+        for processor in self._all_processors():
             processor.shutdown(timeout_millis)
         if self._redis is not None:
             self._redis.close()

@@ -10,6 +10,8 @@ lose counts silently, so this processor:
 * retries a failed export with backoff for at most ``retry_timeout_millis``, then counts the
   batch in ``internal_events.export.failed{reason=retries_exhausted}``;
 * keeps the records of a :meth:`batch_scope` together, so they go out in one export;
+* as a dispatcher (no exporter), hands what it takes to the exporters' processors, so that a
+  caller queues each record once however many exporters there are;
 * re-creates its lock, queue and thread in a forked child.
 """
 
@@ -84,7 +86,7 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
 
     def __init__(
         self,
-        exporter: LogRecordExporter,
+        exporter: LogRecordExporter | None,
         meter: Meter,
         *,
         name: str,
@@ -106,6 +108,7 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
             EXPORT_FAILED_COUNTER, unit="{record}", description="Records whose export failed for good."
         )
         self._shutdown = False
+        self._followers: list[AnalyticsLogRecordProcessor] = []
         self._stats = {"exported": 0, "dropped": 0, "failed": 0}
         self._init_state()
         ref = weakref.ref(self)
@@ -127,6 +130,16 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
         self._worker = threading.Thread(target=self._run, name=f"otel-internal-events-{self._name}", daemon=True)
         if not self._shutdown:
             self._worker.start()
+
+    def add_follower(self, follower: AnalyticsLogRecordProcessor) -> None:
+        """Hand every batch this processor takes to ``follower``, from the worker thread.
+
+        A processor without an exporter is a dispatcher: the caller queues each record once,
+        whatever the number of exporters, and the dispatcher's worker fills the exporters'
+        queues (their drops, retries and failures are their own, so a slow or failing exporter
+        holds up no other).
+        """
+        self._followers.append(follower)
 
     @property
     def stats(self) -> dict[str, int]:
@@ -210,14 +223,18 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
                     if self._shutdown:
                         return
                     continue
+            for follower in self._followers:
+                follower.enqueue_unit(batch)
             try:
-                self._export(batch)
+                if self._exporter is not None:
+                    self._export(batch)
             finally:
                 with self._cond:
                     self._inflight = 0
                     self._cond.notify_all()
 
     def _export(self, batch: list[Any]) -> None:
+        assert self._exporter is not None
         deadline = time.monotonic() + self._retry_s
         backoff = 0.05
         token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
@@ -288,4 +305,5 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
             self._size = 0
         if left:
             self._drop(left, "shutdown")
-        self._exporter.shutdown()  # type: ignore[no-untyped-call]
+        if self._exporter is not None:
+            self._exporter.shutdown()  # type: ignore[no-untyped-call]
