@@ -32,7 +32,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -191,10 +191,8 @@ def pin_helpers_apart() -> bool:
         except OSError:
             continue
         if fields[1] == me:  # the parent pid
-            try:
+            with suppress(OSError):  # it may have exited meanwhile
                 os.sched_setaffinity(int(entry.name), set(cpus[1:]))
-            except OSError:
-                pass
     return True
 
 
