@@ -51,6 +51,20 @@ def test_project_namespace_gives_the_namespace_when_none_is_given(
     assert _ids(_attributes(logs)) == {PROJECT_ID: 7, NAMESPACE_ID: 9}
 
 
+def test_project_namespace_id_is_read_before_a_lazy_namespace_relation(configure: Any, capture_logs: Any) -> None:
+    class Project:
+        id = 7
+        namespace_id = 9
+
+        @property
+        def namespace(self) -> Any:
+            raise AssertionError("a lazy relation (a database query) was read")
+
+    logs = capture_logs(configure())
+    oie.track_internal_event("create_pipeline", project=Project())
+    assert _ids(_attributes(logs)) == {PROJECT_ID: 7, NAMESPACE_ID: 9}
+
+
 def test_an_explicit_namespace_wins_over_the_project_namespace(configure: Any, capture_logs: Any) -> None:
     logs = capture_logs(configure())
     project = SimpleNamespace(id=7, namespace=SimpleNamespace(id=9))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from ..sinks import TrackedEvent
+from ..tracking import project_namespace
 
 __all__ = ["differences", "expected_fields", "show_event", "show_fields"]
 
@@ -32,14 +33,10 @@ def _id(value: object) -> object:
 
 
 def _project_namespace(project: object) -> object:
-    """The namespace the tracker derives from a project (``namespace`` or ``namespace_id``)."""
+    """The namespace the tracker derives from a project (the same function)."""
     if project is None or isinstance(project, int | str):
         return None
-    for attribute in ("namespace", "namespace_id"):
-        value = getattr(project, attribute, None)
-        if value is not None:
-            return _id(value)
-    return None
+    return project_namespace("", project)
 
 
 def _mapping(value: object) -> Mapping[str, object]:

@@ -29,7 +29,7 @@ from ..conventions import (
 from ..definitions import DefinitionRegistry
 from ..errors import InvalidPropertyTypeError, TrackingError, UnknownEventError
 from ..recording import Attributes, EventRecorder
-from ._validator import EventSpec, compile_specs, identifier_of, property_problem
+from ._validator import EventSpec, compile_specs, identifier_of, project_namespace, property_problem
 
 __all__ = ["Tracker"]
 
@@ -115,7 +115,7 @@ class Tracker:
         project_id = self._identifier(event, "project", project)
         namespace_id = self._identifier(event, "namespace", namespace)
         if namespace_id is None and project is not None and project_id is not None:
-            namespace_id = _project_namespace(event, project)
+            namespace_id = project_namespace(event, project)
         if user_id is not None:
             attributes[USER_ID] = user_id
         if project_id is not None:
@@ -201,15 +201,3 @@ class Tracker:
 
 
 _IDENTIFIER_ATTRIBUTES = {"user": USER_ID, "project": PROJECT_ID, "namespace": NAMESPACE_ID}
-
-
-def _project_namespace(event: str, project: Any) -> int | str | None:
-    """The namespace of a project object (``namespace`` or ``namespace_id``), as GitLab derives it."""
-    for attribute in ("namespace", "namespace_id"):
-        value = getattr(project, attribute, None)
-        if value is not None:
-            try:
-                return identifier_of(event, "project.namespace", value)
-            except TrackingError:
-                return None
-    return None

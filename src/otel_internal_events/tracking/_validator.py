@@ -10,7 +10,7 @@ from ..conventions import PROPERTY_PREFIX
 from ..definitions import IDENTIFIERS, DefinitionRegistry
 from ..errors import InvalidPropertyError, InvalidPropertyTypeError, MissingIdentifierError, TrackingError
 
-__all__ = ["EventSpec", "compile_specs", "identifier_of", "property_problem"]
+__all__ = ["EventSpec", "compile_specs", "identifier_of", "project_namespace", "property_problem"]
 
 _MISSING = object()
 Matcher = Callable[[Mapping[str, object]], bool]
@@ -106,3 +106,19 @@ def identifier_of(event: str, name: str, value: Any) -> int | str | None:
         name,
         f"expected an id (int or str) or an object with an id, got {value_type.__name__} {value!r}",
     )
+
+
+def project_namespace(event: str, project: Any) -> int | str | None:
+    """The namespace id of a project object, as GitLab derives it when none is given.
+
+    ``namespace_id`` first: with an ORM, ``project.namespace`` may be a lazy relation whose
+    read is a database query; ``namespace`` (an object with an id, or an id) otherwise.
+    """
+    for attribute in ("namespace_id", "namespace"):
+        value = getattr(project, attribute, None)
+        if value is not None:
+            try:
+                return identifier_of(event, "project.namespace", value)
+            except TrackingError:
+                return None
+    return None
