@@ -285,3 +285,17 @@ def test_active_metric_naming_a_deleted_event_is_still_rejected(root: Path) -> N
     write_metric(root, "counts.count_total_deleted_event", [{"name": "deleted_event"}])
 
     assert only_problem(root).message == "unknown event 'deleted_event'"
+
+
+def test_a_key_path_below_another_metric_is_rejected(root: Path) -> None:
+    write_event(root, "open_page")
+    write_metric(root, "counts.open.by_web", [{"name": "open_page"}], file_name="by_web.yml")
+    write_metric(root, "counts.open", [{"name": "open_page"}], file_name="open.yml")
+
+    error = only_problem(root)
+
+    assert (error.path, error.field) == ("defs/metrics/counts_7d/by_web.yml", "key_path")
+    assert error.message == (
+        "'counts.open.by_web' lies below the metric 'counts.open' (in defs/metrics/counts_7d/open.yml): "
+        "a report value cannot also hold other values"
+    )

@@ -41,6 +41,19 @@ def check_tree(events: Sequence[EventDefinition], metrics: Sequence[MetricDefini
         if metric.data_source == "internal_events" and metric.is_available:
             for path, parts, message in _check_metric(metric, by_name):
                 problems[(path, tuple(parts), message)] = None
+    for metric in metrics:  # a key path nested below another metric's: the report cannot hold both
+        parts = metric.key_path.split(".")
+        for end in range(1, len(parts)):
+            parent = key_paths.get(".".join(parts[:end]))
+            if parent is not None:
+                problems[
+                    (
+                        metric.path,
+                        ("key_path",),
+                        f"'{metric.key_path}' lies below the metric '{parent.key_path}' (in {parent.path}): "
+                        "a report value cannot also hold other values",
+                    )
+                ] = None
     return [DefinitionError(path, field_path(parts), message, _line(path, parts)) for path, parts, message in problems]
 
 
