@@ -50,3 +50,13 @@ def test_demo_command_prints_the_report_and_removes_its_keys(redis_url: str) -> 
     assert report["counts"]["count_total_run_ci_job"] > 0
     client = redis.Redis.from_url(redis_url)
     assert list(client.scan_iter(match="demo-*")) == []
+
+
+def test_report_without_a_redis_url_says_what_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OTEL_INTERNAL_EVENTS_REDIS_URL", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+
+    result = CliRunner().invoke(main, ["report", str(ROOT / "definitions")])
+
+    assert result.exit_code == 2
+    assert "set OTEL_INTERNAL_EVENTS_REDIS_URL" in result.output
