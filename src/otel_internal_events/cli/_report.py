@@ -27,7 +27,7 @@ def report(at: dt.datetime | None, fmt: str, paths: tuple[str, ...]) -> None:
     if not settings.redis_url:
         # An embedded server started now would be empty: the counters live where the app wrote them.
         raise click.UsageError(
-            "no Redis to read: set OTEL_INTERNAL_EVENTS_REDIS_URL (or REDIS_URL) to the server the application writes to"
+            "no Redis to read: set OTEL_INTERNAL_EVENTS_REDIS_URL (or REDIS_URL) to the server the app writes to"
         )
     runtime = _pipeline.Runtime(settings)
     print_report(runtime.report(at.date() if at else None), runtime.registry, fmt, Console())
