@@ -258,3 +258,23 @@ def test_a_failed_configure_leaves_no_export_thread_behind(configure: Any) -> No
             configure(snowplow_endpoint="ftp://collector.example")
     after = {t for t in threading.enumerate() if t.name.startswith("otel-internal-events")}
     assert after == before
+
+
+def test_a_forked_child_exiting_does_not_stop_the_parents_embedded_server() -> None:
+    import os
+
+    from otel_internal_events import _redis
+
+    embedded = _redis.EmbeddedRedis()
+    try:
+        url = embedded.url
+        pid = os.fork()
+        if pid == 0:  # the child stops "its" server at exit, as the atexit hook does
+            embedded.stop()
+            os._exit(0)
+        os.waitpid(pid, 0)
+        import redis
+
+        assert redis.Redis.from_url(url).ping() is True
+    finally:
+        embedded.stop()

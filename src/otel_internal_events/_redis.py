@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import importlib.util
 import logging
+import os
 import threading
 from typing import Any
 
@@ -26,6 +27,12 @@ class EmbeddedRedis:
 
     def __init__(self) -> None:
         self._server: Any = None
+        self._owner_pid = 0
+        self._lock = threading.Lock()
+        os.register_at_fork(after_in_child=self._after_fork)
+
+    def _after_fork(self) -> None:
+        # A forked worker keeps using its parent's server (same URL) but must never stop it.
         self._lock = threading.Lock()
 
     @property
@@ -34,6 +41,7 @@ class EmbeddedRedis:
         with self._lock:
             if self._server is None:
                 self._server = self._start()
+                self._owner_pid = os.getpid()
             url: str = self._server.connection_url
             return url
 
@@ -54,10 +62,11 @@ class EmbeddedRedis:
         return server
 
     def stop(self) -> None:
+        """Stop the server, if this process started it (a forked child leaves it to its parent)."""
         with self._lock:
-            if self._server is not None:
+            if self._server is not None and self._owner_pid == os.getpid():
                 _stop_quietly(self._server)
-                self._server = None
+            self._server = None
 
 
 def _stop_quietly(server: Any) -> None:
