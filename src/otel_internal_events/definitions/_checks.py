@@ -42,9 +42,9 @@ def check_tree(events: Sequence[EventDefinition], metrics: Sequence[MetricDefini
             for path, parts, message in _check_metric(metric, by_name):
                 problems[(path, tuple(parts), message)] = None
     for metric in metrics:  # a key path nested below another metric's: the report cannot hold both
-        parts = metric.key_path.split(".")
-        for end in range(1, len(parts)):
-            parent = key_paths.get(".".join(parts[:end]))
+        segments = metric.key_path.split(".")
+        for end in range(1, len(segments)):
+            parent = key_paths.get(".".join(segments[:end]))
             if parent is not None:
                 problems[
                     (
