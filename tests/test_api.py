@@ -278,3 +278,24 @@ def test_a_forked_child_exiting_does_not_stop_the_parents_embedded_server() -> N
         assert redis.Redis.from_url(url).ping() is True
     finally:
         embedded.stop()
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("max_queue_size", 0, "max_queue_size=0: must be a positive integer"),
+        ("max_export_batch_size", True, "max_export_batch_size=True: must be a positive integer"),
+        ("strict", "maybe", "strict='maybe': expected one of"),
+        ("strict", 1, "strict=1: expected True or False"),
+        ("exporters", [1], "exporters=[1]: expected names (strings)"),
+    ],
+)
+def test_explicit_settings_are_held_to_the_rules_of_their_variables(setting: str, value: Any, message: str) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        oie.Settings.from_env({}, **{setting: value})
+    assert str(raised.value).startswith(message)
+
+
+def test_explicit_settings_given_as_text_are_parsed_like_their_variables() -> None:
+    settings = oie.Settings.from_env({}, exporters="redis, otlp", strict="1", max_queue_size="500")
+    assert (settings.exporters, settings.strict, settings.max_queue_size) == (("redis", "otlp"), True, 500)

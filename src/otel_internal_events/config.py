@@ -186,9 +186,37 @@ def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: Any
             raise ConfigurationError(f"{env}={environ[env]!r}: {exc}") from None
     if "redis_url" not in values and "redis_url" not in overrides and environ.get("REDIS_URL"):
         values["redis_url"] = environ["REDIS_URL"]
-    values.update(overrides)
-    if isinstance(values.get("definitions"), str | os.PathLike):
-        values["definitions"] = (os.fspath(values["definitions"]),)
-    elif "definitions" in values:
-        values["definitions"] = tuple(os.fspath(p) for p in values["definitions"])
+    specs = {f.name: f for f in fields(Settings)}
+    for name, value in overrides.items():
+        values[name] = _checked(specs[name], value)
     return Settings(**values)
+
+
+def _checked(spec: Any, value: Any) -> Any:
+    """An explicit setting, held to the rules its environment variable is held to."""
+    parse = spec.metadata.get("parse")
+    if parse is None or value is None:
+        return value
+    try:
+        if parse is _paths:
+            if isinstance(value, str | os.PathLike):
+                return (os.fspath(value),)
+            return tuple(os.fspath(p) for p in value)
+        if isinstance(value, str):
+            return parse(value)  # as if read from the environment: "redis,otlp", "1", "500"
+        if parse is _names:
+            names = tuple(value)
+            if not all(isinstance(n, str) for n in names):
+                raise ValueError("expected names (strings)")
+            return names
+        if parse is _bool:
+            if not isinstance(value, bool):
+                raise ValueError("expected True or False")
+            return value
+        if parse is _positive:
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError("must be a positive integer")
+            return value
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"{spec.name}={value!r}: {exc}") from None
+    return value

@@ -66,7 +66,7 @@ def test_while_the_collector_is_down_the_buffer_is_bounded_and_drops_are_counted
         assert runtime._dispatcher.force_flush(5_000)
 
     dropped = {dict(a)["exporter"]: v for a, v in points("internal_events.export.dropped").items()}
-    assert dropped == {"snowplow": 2}
+    assert dropped["snowplow"] == 2  # (the Redis queue is as small: it may drop some too)
     assert runtime.processors["snowplow"].stats["dropped"] == 2
     micro = start_micro(free_port)
     try:
