@@ -117,3 +117,26 @@ def test_an_event_outside_any_span_reaches_redis(configure: Any, redis_client: A
     oie.track_internal_event("download_repository_archive")
     assert oie.flush()
     assert redis_client.get(f"{key_prefix}{{event_counters}}_download_repository_archive") == b"1"
+
+
+def test_the_tracked_counter_keeps_counting_across_configurations(configure: Any, metric_reader: Any) -> None:
+    from otel_internal_events.conventions import TRACKED_COUNTER
+
+    def tracked() -> dict[str, int]:
+        data = metric_reader.get_metrics_data()
+        return {
+            point.attributes["event"]: point.value
+            for resource in data.resource_metrics
+            for scope in resource.scope_metrics
+            for metric in scope.metrics
+            if metric.name == TRACKED_COUNTER
+            for point in metric.data.data_points
+        }
+
+    configure()
+    oie.track_internal_event("create_pipeline", user=1, project=2, namespace=3)
+    assert tracked() == {"create_pipeline": 1}
+    configure()  # a new pipeline on the same meter provider
+    for _ in range(5):
+        oie.track_internal_event("create_pipeline", user=1, project=2, namespace=3)
+    assert tracked() == {"create_pipeline": 6}

@@ -7,6 +7,7 @@ whoever builds the logger and meter.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterable
 
 from opentelemetry._logs import Logger, SeverityNumber
@@ -21,6 +22,42 @@ __all__ = ["EventRecorder"]
 Attributes = dict[str, AttributeValue]
 
 
+class _Tally:
+    """Events recorded, by name: the value of ``internal_events.tracked`` for one meter.
+
+    One per meter and kept across reconfigurations: the SDK hands back the instrument already
+    registered under the name (and ignores a new callback), and a cumulative counter must not
+    start again from zero. It holds no reference to a recorder, so none is kept alive.
+    """
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def observe(self, _options: CallbackOptions) -> Iterable[Observation]:
+        with self.lock:
+            counts = list(self.counts.items())
+        return [Observation(count, {"event": name}) for name, count in counts]
+
+
+_tallies: weakref.WeakKeyDictionary[Meter, _Tally] = weakref.WeakKeyDictionary()
+_tallies_lock = threading.Lock()
+
+
+def _tally_for(meter: Meter) -> _Tally:
+    with _tallies_lock:
+        tally = _tallies.get(meter)
+        if tally is None:
+            tally = _tallies[meter] = _Tally()
+            meter.create_observable_counter(
+                TRACKED_COUNTER,
+                callbacks=[tally.observe],
+                unit="{event}",
+                description="Internal events recorded, by event name.",
+            )
+        return tally
+
+
 class EventRecorder:
     """Writes tracked events to a logger, the current span and the tracked counter.
 
@@ -33,14 +70,7 @@ class EventRecorder:
 
     def __init__(self, logger: Logger, meter: Meter) -> None:
         self._logger = logger
-        self._tally: dict[str, int] = {}
-        self._lock = threading.Lock()
-        meter.create_observable_counter(
-            TRACKED_COUNTER,
-            callbacks=[self._observe],
-            unit="{event}",
-            description="Internal events recorded, by event name.",
-        )
+        self._tally = _tally_for(meter)
 
     def record(self, name: str, attributes: Attributes, timestamp_ns: int) -> None:
         """Record event ``name`` that happened at ``timestamp_ns``."""
@@ -53,14 +83,6 @@ class EventRecorder:
         span = get_current_span()
         if span.is_recording():
             span.add_event(name, attributes, timestamp_ns)
-        with self._lock:
-            self._tally[name] = self._tally.get(name, 0) + 1
-
-    def tracked(self, name: str) -> int:
-        """How many ``name`` events this recorder has recorded."""
-        return self._tally.get(name, 0)
-
-    def _observe(self, _options: CallbackOptions) -> Iterable[Observation]:
-        with self._lock:
-            counts = list(self._tally.items())
-        return [Observation(count, {"event": name}) for name, count in counts]
+        tally = self._tally
+        with tally.lock:
+            tally.counts[name] = tally.counts.get(name, 0) + 1
