@@ -39,9 +39,11 @@ def decode_records(batch: Sequence[Any]) -> list[TrackedEvent]:
 class RedisCounterExporter(LogRecordExporter):
     """Writes each exported batch into Redis counters in one round trip.
 
-    Returns ``FAILURE`` when Redis cannot be reached (the processor retries: nothing of the
-    batch was applied, since it is sent as one MULTI/EXEC); commands Redis refuses are counted
-    in ``internal_events.export.failed{reason=redis_error}`` and not retried.
+    Returns ``FAILURE`` when Redis cannot be reached, and the processor retries. The batch is
+    one MULTI/EXEC, so a connection lost before EXEC applied nothing; only a reply lost after
+    EXEC ran (a timeout at that moment) can make the retry count the batch twice. Commands
+    Redis refuses (a key of the wrong type) are counted, per command, in
+    ``internal_events.export.failed{reason=redis_error}`` and not retried.
     """
 
     def __init__(self, sink: RedisCounterSink, meter: Meter) -> None:
