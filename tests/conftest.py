@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -103,3 +104,39 @@ def configure(redis_url: str, key_prefix: str, meter_provider: MeterProvider, cl
 
     yield make
     oie.shutdown()
+
+
+Points = dict[tuple[tuple[str, Any], ...], int | float]
+
+
+@pytest.fixture
+def points(metric_reader: InMemoryMetricReader) -> Callable[[str], Points]:
+    """``points(name)``: the data points of metric ``name``, keyed by their sorted attributes."""
+
+    def read(name: str) -> Points:
+        found: Points = {}
+        data = metric_reader.get_metrics_data()
+        for resource_metrics in data.resource_metrics if data else ():
+            for scope_metrics in resource_metrics.scope_metrics:
+                for metric in scope_metrics.metrics:
+                    if metric.name == name:
+                        for point in metric.data.data_points:
+                            found[tuple(sorted(point.attributes.items()))] = point.value
+        return found
+
+    return read
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A loopback port nothing listens on (bound, then closed)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@pytest.fixture
+def closed_port(free_port: int) -> int:
+    """A loopback port nothing listens on, for an unreachable server."""
+    return free_port

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from otel_internal_events._pipeline import Runtime
 
@@ -24,21 +23,3 @@ def capture_logs() -> Callable[[Runtime], InMemoryLogRecordExporter]:
         return exporter
 
     return attach
-
-
-@pytest.fixture
-def points(metric_reader: InMemoryMetricReader) -> Callable[[str], Points]:
-    """``points(name)``: the data points of metric ``name``, keyed by their sorted attributes."""
-
-    def read(name: str) -> Points:
-        found: Points = {}
-        data = metric_reader.get_metrics_data()
-        for resource_metrics in data.resource_metrics if data else ():
-            for scope_metrics in resource_metrics.scope_metrics:
-                for metric in scope_metrics.metrics:
-                    if metric.name == name:
-                        for point in metric.data.data_points:
-                            found[tuple(sorted(point.attributes.items()))] = point.value
-        return found
-
-    return read
