@@ -33,8 +33,8 @@ from opentelemetry.metrics import Meter
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
+from .._once import LogOnce
 from ..conventions import DROPPED_COUNTER, EXPORT_FAILED_COUNTER
-from ._once import LogOnce
 
 __all__ = ["AnalyticsLogRecordProcessor", "batch_scope"]
 

@@ -9,9 +9,9 @@ from typing import Any
 from opentelemetry.metrics import Meter
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
+from .._once import LogOnce
 from ..conventions import EXPORT_FAILED_COUNTER
 from ..sinks import RedisCounterSink, TrackedEvent, event_from_attributes
-from ._once import LogOnce
 
 __all__ = ["RedisCounterExporter", "decode_records"]
 

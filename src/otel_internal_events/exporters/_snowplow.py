@@ -42,9 +42,9 @@ from typing import Any
 from opentelemetry.metrics import Meter
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
+from .._once import LogOnce
 from ..conventions import EXPORT_FAILED_COUNTER, SEND_SNOWPLOW
 from ..sinks import NO_SECRET_WARNING, SnowplowSinkSettings, require_snowplow_tracker
-from ._once import LogOnce
 from ._snowplow_child import Answer, CompactRecord, command
 
 __all__ = ["SnowplowExporter"]

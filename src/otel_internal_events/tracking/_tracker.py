@@ -10,12 +10,12 @@ before anything is recorded.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from opentelemetry.metrics import Meter
 
+from .._once import LogOnce
 from ..conventions import (
     CATEGORY,
     EVENT_NAME,
@@ -34,7 +34,6 @@ from ._validator import EventSpec, compile_specs, identifier_of, project_namespa
 __all__ = ["Tracker"]
 
 _log = logging.getLogger("otel_internal_events")
-_MAX_WARNED = 10_000
 
 
 class Tracker:
@@ -59,8 +58,7 @@ class Tracker:
             unit="{call}",
             description="Tracking calls rejected in whole or in part, by event and reason.",
         )
-        self._warned: set[tuple[str, str]] = set()
-        self._warned_lock = threading.Lock()
+        self._once = LogOnce(_log, suffix="")
 
     def track(
         self,
@@ -190,14 +188,9 @@ class Tracker:
 
     def _report(self, problem: TrackingError, reason: str) -> None:
         self._rejected.add(1, {"event": problem.event, "reason": reason})
-        key = (problem.event, reason)
-        if key in self._warned:
-            return
-        with self._warned_lock:
-            if key in self._warned or len(self._warned) >= _MAX_WARNED:
-                return
-            self._warned.add(key)
-        _log.warning("internal event rejected (logged once per event and reason): %s", problem)
+        self._once.warn(
+            f"{problem.event}\0{reason}", "internal event rejected (logged once per event and reason): %s", problem
+        )
 
 
 _IDENTIFIER_ATTRIBUTES = {"user": USER_ID, "project": PROJECT_ID, "namespace": NAMESPACE_ID}
