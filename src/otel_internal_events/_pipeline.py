@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -60,6 +61,14 @@ class Runtime:
         self.processors: dict[str, AnalyticsLogRecordProcessor] = {}
         self._redis: Any = None
         self._redis_lock = threading.Lock()
+        ref = weakref.ref(self)
+
+        def new_lock_in_child() -> None:  # a fork while another thread held it must not deadlock
+            runtime = ref()
+            if runtime is not None:
+                runtime._redis_lock = threading.Lock()
+
+        os.register_at_fork(after_in_child=new_lock_in_child)
         self.redis_sink: RedisCounterSink | None = None
         if "redis" in settings.exporters:
             _redis.check_available(settings.redis_url)
