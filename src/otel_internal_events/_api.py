@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from . import _pipeline
+from .exporters import batch_scope
 from .metrics import MetricValue
 
 __all__ = [
@@ -62,29 +63,9 @@ def track_internal_event(
 class InternalEvents:
     """GitLab's ``Gitlab::InternalEvents`` facade."""
 
-    @staticmethod
-    def track_event(
-        event: str,
-        *,
-        category: str | None = None,
-        user: Any = None,
-        namespace: Any = None,
-        project: Any = None,
-        additional_properties: Mapping[str, Any] | None = None,
-        feature_enabled_by_namespace_ids: Iterable[int] | None = None,
-        send_snowplow_event: bool = True,
-    ) -> None:
-        """Track ``event`` with an explicit ``category`` (or none); see :func:`track_internal_event`."""
-        track_internal_event(
-            event,
-            user=user,
-            namespace=namespace,
-            project=project,
-            additional_properties=additional_properties,
-            feature_enabled_by_namespace_ids=feature_enabled_by_namespace_ids,
-            category=category,
-            send_snowplow_event=send_snowplow_event,
-        )
+    #: ``InternalEvents.track_event(event, category=..., ...)``: the same call as
+    #: :func:`track_internal_event`, with an explicit category (or none).
+    track_event = staticmethod(track_internal_event)
 
 
 class InternalEventsTracking:
@@ -121,7 +102,7 @@ def with_batched_redis_writes() -> Iterator[None]:
     The events are held until the block exits (also when it raises) and then exported
     together; nested blocks join the outermost one.
     """
-    with _pipeline.batched_writes():
+    with batch_scope():
         yield
 
 

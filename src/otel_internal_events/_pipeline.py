@@ -13,8 +13,6 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry import metrics as otel_metrics
@@ -27,7 +25,7 @@ from .config import ENV_PREFIX, Settings, _bool, settings_from_env
 from .conventions import INSTRUMENTATION_SCOPE
 from .definitions import DefinitionRegistry, load_definitions
 from .errors import ConfigurationError, InternalEventsError, MissingExtraError
-from .exporters import AnalyticsLogRecordProcessor, RedisCounterExporter, SnowplowExporter, batch_scope
+from .exporters import AnalyticsLogRecordProcessor, RedisCounterExporter, SnowplowExporter
 from .metrics import MetricReader, MetricValue, build_report
 from .recording import EventRecorder
 from .sinks import RedisCounterSink, SnowplowSinkSettings
@@ -301,12 +299,6 @@ def shutdown(timeout_millis: int = 30_000) -> None:
         runtime, _current, _disabled_reason = _current, None, None
     if runtime is not None:
         runtime.shutdown(timeout_millis)
-
-
-@contextmanager
-def batched_writes() -> Iterator[None]:
-    with batch_scope():
-        yield
 
 
 def _at_exit() -> None:
