@@ -1,17 +1,28 @@
 """Redis key formats, time frames, metric values and the Service-Ping-style report."""
 
-from ._keys import WEEKLY_KEY_TTL_SECONDS, RedisKeys, iso_week, iso_week_of_ns, render_value
+from ._keys import (
+    NS_PER_DAY,
+    WEEKLY_KEY_TTL_SECONDS,
+    RedisKeys,
+    iso_week,
+    iso_week_of_day,
+    iso_week_of_ns,
+    render_value,
+)
 from ._report import build_report, nest
 from ._timeframes import weeks_for
-from ._values import MetricReader, MetricValue
+from ._values import MetricReader, MetricValue, RedisClient
 
 __all__ = [
+    "NS_PER_DAY",
     "WEEKLY_KEY_TTL_SECONDS",
     "MetricReader",
     "MetricValue",
+    "RedisClient",
     "RedisKeys",
     "build_report",
     "iso_week",
+    "iso_week_of_day",
     "iso_week_of_ns",
     "nest",
     "render_value",

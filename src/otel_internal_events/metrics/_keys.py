@@ -15,13 +15,22 @@ from functools import lru_cache
 
 from ..definitions import EventRule
 
-__all__ = ["WEEKLY_KEY_TTL_SECONDS", "RedisKeys", "iso_week", "iso_week_of_ns", "render_value"]
+__all__ = [
+    "NS_PER_DAY",
+    "WEEKLY_KEY_TTL_SECONDS",
+    "RedisKeys",
+    "iso_week",
+    "iso_week_of_day",
+    "iso_week_of_ns",
+    "render_value",
+]
 
 #: Weekly keys expire 6 weeks after they are written (HLL: after the last write).
 WEEKLY_KEY_TTL_SECONDS = 6 * 7 * 24 * 3600
 
 _SLOTS = {"total": "event_counters", "sum": "event_sums", "unique": "hll_counters"}
-_NS_PER_DAY = 86_400 * 10**9
+#: Nanoseconds in a day: ``timestamp_ns // NS_PER_DAY`` is the UTC day number.
+NS_PER_DAY = 86_400 * 10**9
 
 
 def render_value(value: object) -> str:
@@ -42,13 +51,14 @@ def iso_week(day: dt.date) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _week_of_day_number(day_number: int) -> str:
+def iso_week_of_day(day_number: int) -> str:
+    """The ISO week of UTC day ``day_number`` (days since 1970-01-01)."""
     return iso_week(dt.date(1970, 1, 1) + dt.timedelta(days=day_number))
 
 
 def iso_week_of_ns(timestamp_ns: int) -> str:
     """The ISO week (UTC) of a timestamp in nanoseconds since the epoch."""
-    return _week_of_day_number(timestamp_ns // _NS_PER_DAY)
+    return iso_week_of_day(timestamp_ns // NS_PER_DAY)
 
 
 class RedisKeys:

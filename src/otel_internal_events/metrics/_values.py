@@ -11,7 +11,7 @@ from ..definitions import DefinitionRegistry, MetricDefinition
 from ._keys import RedisKeys
 from ._timeframes import weeks_for
 
-__all__ = ["MetricReader", "MetricValue"]
+__all__ = ["MetricReader", "MetricValue", "RedisClient"]
 
 _log = logging.getLogger("otel_internal_events.metrics")
 
@@ -19,14 +19,16 @@ _log = logging.getLogger("otel_internal_events.metrics")
 MetricValue = int | float
 
 
-class _Client(Protocol):
+class RedisClient(Protocol):
+    """What counters need of a redis-py client (any object with a compatible pipeline)."""
+
     def pipeline(self, transaction: bool = True) -> Any: ...
 
 
 class MetricReader:
     """Computes metric values as of a day, in one round trip however many metrics are read."""
 
-    def __init__(self, client: _Client, registry: DefinitionRegistry, key_prefix: str = "") -> None:
+    def __init__(self, client: RedisClient, registry: DefinitionRegistry, key_prefix: str = "") -> None:
         self._client = client
         self._registry = registry
         self._keys = RedisKeys(key_prefix)

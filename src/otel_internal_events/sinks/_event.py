@@ -39,16 +39,6 @@ class TrackedEvent:
     feature_enabled_by_namespace_ids: tuple[int, ...] = ()
     send_snowplow: bool = True
 
-    def identifier(self, name: str) -> object:
-        """The value a unique rule counts: an id, or a built-in property's value."""
-        if name == "user":
-            return self.user_id
-        if name == "project":
-            return self.project_id
-        if name == "namespace":
-            return self.namespace_id
-        return self.properties.get(name)
-
 
 def event_from_attributes(name: str | None, attributes: Mapping[str, object], timestamp_ns: int) -> TrackedEvent | None:
     """Decode the attributes the recorder wrote (see :mod:`..conventions`); None if not ours."""

@@ -5,26 +5,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
 
 from ..definitions import DefinitionRegistry
-from ..metrics import WEEKLY_KEY_TTL_SECONDS, RedisKeys, iso_week_of_ns, render_value
+from ..metrics import NS_PER_DAY, WEEKLY_KEY_TTL_SECONDS, RedisClient, RedisKeys, iso_week_of_day, render_value
 from ._event import TrackedEvent
 
 __all__ = ["RedisClient", "RedisCounterSink", "WritePlan", "unique_member"]
 
-_NS_PER_DAY = 86_400 * 10**9
 #: unique identifier -> the TrackedEvent field holding it (others are additional properties)
 _ID_ATTRIBUTES = {"user": "user_id", "project": "project_id", "namespace": "namespace_id"}
 _ID_FIELDS = frozenset(_ID_ATTRIBUTES.values())
 #: (filter matcher or None, key, kind, unique value source, key is a weekly total or sum)
 _Step = tuple[Callable[[Mapping[str, object]], bool] | None, str, str, str, bool]
-
-
-class RedisClient(Protocol):
-    """What the sink needs of a redis-py client (any object with a compatible pipeline)."""
-
-    def pipeline(self, transaction: bool = True) -> Any: ...
 
 
 @dataclass(slots=True)
@@ -35,8 +27,6 @@ class WritePlan:
     totals: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     sums: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     weekly: set[str] = field(default_factory=set)
-    #: Unique rules left out because the event lacked the identifier (GitLab logs and skips).
-    skipped_unique: int = 0
     #: Commands Redis refused (e.g. WRONGTYPE on a key some other tool wrote), set by write().
     command_errors: list[Exception] = field(default_factory=list)
 
@@ -72,11 +62,10 @@ class RedisCounterSink:
 
     def _steps(self, event: str, day: int) -> tuple[_Step, ...]:
         """The writes of ``event`` on day ``day`` (days since the epoch), keys included."""
-        week = iso_week_of_ns(day * _NS_PER_DAY)
+        week = iso_week_of_day(day)
         steps = []
         for rule in self._registry.rules_for(event):
-            base = self._keys.base(rule)
-            key = f"{base}-{week}" if rule.time_framed else base
+            key = self._keys.key(rule, week)
             matcher = rule.matches if rule.filter else None
             kind = rule.kind
             source = _ID_ATTRIBUTES.get(rule.unique, rule.unique) if rule.unique else ""
@@ -93,7 +82,7 @@ class RedisCounterSink:
         unique, totals, sums, weekly = plan.unique, plan.totals, plan.sums, plan.weekly
         cache = self._step_cache
         for event in events:
-            day = event.timestamp_ns // _NS_PER_DAY
+            day = event.timestamp_ns // NS_PER_DAY
             steps = cache.get((event.name, day)) or self._steps(event.name, day)
             properties = event.properties
             for matcher, key, kind, source, is_weekly in steps:
@@ -101,9 +90,7 @@ class RedisCounterSink:
                     continue
                 if kind == "unique":
                     value = getattr(event, source) if source in _ID_FIELDS else properties.get(source)
-                    if value is None:
-                        plan.skipped_unique += 1
-                    else:
+                    if value is not None:  # missing: the tracker has counted it as rejected
                         unique[key].add(value if type(value) is str else unique_member(value))
                     continue
                 if kind == "sum":

@@ -206,11 +206,6 @@ class SnowplowSink:
         """Deliver built payloads; see :meth:`SnowplowEmitter.send`."""
         return self._emitter.send(payloads)
 
-    def write(self, events: Iterable[TrackedEvent]) -> SendResult:
-        """Build and send in one go (no resumption: for callers that do not retry)."""
-        payloads, _failed = self.build(events)
-        return self.send(payloads)
-
     def close(self) -> None:
         self._emitter.close()
 

@@ -63,10 +63,6 @@ class SendResult:
     #: Why sending stopped (status or exception), when ``unsent`` is not empty.
     error: str | None = None
 
-    @property
-    def rejected_events(self) -> int:
-        return sum(count for _status, count in self.rejected)
-
 
 class SnowplowEmitter:
     """POSTs payloads to one collector in batches of ``batch_size``, over one keep-alive session.
