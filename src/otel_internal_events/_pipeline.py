@@ -34,6 +34,7 @@ from .tracking import Tracker
 __all__ = ["Runtime", "configure", "current", "shutdown"]
 
 _log = logging.getLogger("otel_internal_events")
+_GLOB_SPECIAL = str.maketrans({c: "\\" + c for c in "*?[]\\"})
 _KNOWN_EXPORTERS = {"redis", "otlp", "snowplow", "none"}
 
 
@@ -143,6 +144,20 @@ class Runtime:
         """The dispatcher first (it feeds the others), then each exporter's processor."""
         first = [self._dispatcher] if self._dispatcher is not None else []
         return first + list(self.processors.values())
+
+    def delete_keys(self) -> int:
+        """Delete every Redis key under this runtime's key prefix (a demo's or a test's); how many.
+
+        Refuses an empty prefix: that would be the whole server.
+        """
+        prefix = self.settings.key_prefix
+        if not prefix:
+            raise ValueError("delete_keys needs a key prefix; an empty one would match every key")
+        client = self.redis
+        keys = list(client.scan_iter(match=prefix.translate(_GLOB_SPECIAL) + "*", count=1000))
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start : start + 1000])
+        return len(keys)
 
     def flush(self, timeout_millis: int = 30_000) -> bool:
         # Every processor is flushed, even after one has reported a failure.

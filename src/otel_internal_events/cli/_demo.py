@@ -170,9 +170,7 @@ def demo(
             print_report(report, runtime.registry, fmt, Console() if fmt == "json" else console)
         finally:
             if prefix:
-                keys = list(runtime.redis.scan_iter(match=f"{prefix}*", count=1000))
-                if keys:
-                    runtime.redis.delete(*keys)
+                runtime.delete_keys()
             _pipeline.shutdown()
     finally:
         if micro is not None:

@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context, attach, detach, set_value
-from opentelemetry.metrics import Meter
+from opentelemetry.metrics import Counter, Meter
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
@@ -40,6 +40,13 @@ __all__ = ["AnalyticsLogRecordProcessor", "batch_scope"]
 
 _log = logging.getLogger("otel_internal_events.export")
 _once = LogOnce(_log)
+
+
+def failed_counter(meter: Meter) -> Counter:
+    """``internal_events.export.failed{exporter,reason}``, shared by the processors and exporters."""
+    return meter.create_counter(
+        EXPORT_FAILED_COUNTER, unit="{record}", description="Records whose export failed for good."
+    )
 
 
 class _Held:
@@ -104,9 +111,7 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
         self._dropped = meter.create_counter(
             DROPPED_COUNTER, unit="{record}", description="Records dropped before export, by reason."
         )
-        self._failed = meter.create_counter(
-            EXPORT_FAILED_COUNTER, unit="{record}", description="Records whose export failed for good."
-        )
+        self._failed = failed_counter(meter)
         self._shutdown = False
         self._followers: list[AnalyticsLogRecordProcessor] = []
         self._stats = {"exported": 0, "dropped": 0, "failed": 0}

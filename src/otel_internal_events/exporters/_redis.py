@@ -10,8 +10,8 @@ from opentelemetry.metrics import Meter
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
 from .._once import LogOnce
-from ..conventions import EXPORT_FAILED_COUNTER
 from ..sinks import RedisCounterSink, TrackedEvent, event_from_attributes
+from ._processor import failed_counter
 
 __all__ = ["RedisCounterExporter", "decode_records"]
 
@@ -52,9 +52,7 @@ class RedisCounterExporter(LogRecordExporter):
 
         self._sink = sink
         self._transient: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
-        self._failed = meter.create_counter(
-            EXPORT_FAILED_COUNTER, unit="{record}", description="Records whose export failed for good."
-        )
+        self._failed = failed_counter(meter)
         self._closed = False
 
     @property

@@ -43,8 +43,9 @@ from opentelemetry.metrics import Meter
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
 from .._once import LogOnce
-from ..conventions import EXPORT_FAILED_COUNTER, SEND_SNOWPLOW
+from ..conventions import SEND_SNOWPLOW
 from ..sinks import NO_SECRET_WARNING, SnowplowSinkSettings, require_snowplow_tracker
+from ._processor import failed_counter
 from ._snowplow_child import Answer, CompactRecord, command
 
 __all__ = ["SnowplowExporter"]
@@ -76,9 +77,7 @@ class SnowplowExporter(LogRecordExporter):
         require_snowplow_tracker()  # say now, in this process, if the extra is missing
         self._settings = settings
         self._timeout_s = timeout_millis / 1000
-        self._failed = meter.create_counter(
-            EXPORT_FAILED_COUNTER, unit="{record}", description="Records whose export failed for good."
-        )
+        self._failed = failed_counter(meter)
         self._once = LogOnce(_log)
         self._stats = {"delivered": 0, "rejected": 0, "invalid": 0, "requests": 0, "transient_failures": 0}
         self._closed = False

@@ -41,7 +41,6 @@ _log = logging.getLogger("otel_internal_events.testing")
 _PREFIX_ROOT = "internal-events-test"
 _PROCESS_TOKEN = uuid.uuid4().hex[:8]
 _numbers = itertools.count(1)
-_GLOB_SPECIAL = str.maketrans({c: "\\" + c for c in "*?[]\\"})
 
 
 class _CaptureProcessor(LogRecordProcessor):
@@ -223,16 +222,12 @@ class Session:
 
 
 def _delete_keys(runtime: _pipeline.Runtime) -> None:
-    client = runtime.redis
     try:
-        pattern = runtime.settings.key_prefix.translate(_GLOB_SPECIAL) + "*"
-        keys = list(client.scan_iter(match=pattern, count=1000))
-        for start in range(0, len(keys), 1000):
-            client.delete(*keys[start : start + 1000])
+        runtime.delete_keys()
     except Exception as exc:  # the server is gone: nothing left to clean
         _log.warning("cannot delete the test's Redis keys: %r", exc)
     finally:
-        client.close()
+        runtime.redis.close()
 
 
 _standalone: Session | None = None
