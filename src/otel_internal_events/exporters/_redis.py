@@ -13,10 +13,19 @@ from .._once import LogOnce
 from ..sinks import RedisCounterSink, TrackedEvent, event_from_attributes
 from ._processor import failed_counter
 
-__all__ = ["RedisCounterExporter", "decode_records"]
+__all__ = ["RedisCounterExporter", "decode_records", "plain_attributes"]
 
 _log = logging.getLogger("otel_internal_events.export")
 _once = LogOnce(_log)
+
+
+def plain_attributes(record: Any) -> Any:
+    """An exported record's attributes as a plain mapping.
+
+    The SDK's BoundedAttributes copies its keys under a lock on every iteration; a record is
+    no longer written to once exported, so the dict beneath is read directly.
+    """
+    return getattr(record.attributes, "_dict", record.attributes)
 
 
 def decode_records(batch: Sequence[Any]) -> list[TrackedEvent]:
@@ -24,9 +33,7 @@ def decode_records(batch: Sequence[Any]) -> list[TrackedEvent]:
     events = []
     for item in batch:
         record = item.log_record
-        # The SDK's BoundedAttributes copies its keys under a lock on every iteration; the
-        # record is no longer written to once exported, so read the plain dict beneath.
-        attributes = getattr(record.attributes, "_dict", record.attributes)
+        attributes = plain_attributes(record)
         if not attributes:
             continue
         timestamp = record.timestamp or record.observed_timestamp

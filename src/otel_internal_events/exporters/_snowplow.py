@@ -46,6 +46,7 @@ from .._once import LogOnce
 from ..conventions import SEND_SNOWPLOW
 from ..sinks import NO_SECRET_WARNING, SnowplowSinkSettings, require_snowplow_tracker
 from ._processor import failed_counter
+from ._redis import plain_attributes
 from ._snowplow_child import Answer, CompactRecord, command
 
 __all__ = ["SnowplowExporter"]
@@ -316,8 +317,7 @@ def _compact(batch: Sequence[Any]) -> list[CompactRecord]:
     append = records.append
     for item in batch:
         record = item.log_record
-        # As decode_records: the record is no longer written to, so read the dict beneath.
-        attributes = getattr(record.attributes, "_dict", record.attributes)
+        attributes = plain_attributes(record)
         if not attributes or attributes.get(SEND_SNOWPLOW) is False:
             continue
         append((record.event_name, record.timestamp or record.observed_timestamp, record.trace_id, attributes))
