@@ -54,21 +54,33 @@ def start_micro(port: int = 0) -> Micro:
 
 class ScriptedCollector(ThreadingHTTPServer):
     """A tiny collector stand-in that answers each POST with the next status of ``statuses``
-    (the last one repeats) and counts the requests and the events in them."""
+    (the last one repeats), counts the requests and the events in them, and keeps each
+    request's payloads. With ``hold``, requests from number ``hold_from`` (0-based) on wait
+    for it before answering."""
 
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, statuses: list[int], hold: threading.Event | None = None) -> None:
+    def __init__(self, statuses: list[int], hold: threading.Event | None = None, hold_from: int = 0) -> None:
         self.statuses = statuses
         self.hold = hold
+        self.hold_from = hold_from
         self.received = threading.Event()
+        #: Set when a request waits for ``hold``.
+        self.holding = threading.Event()
         self.requests = 0
         self.events = 0
+        #: The payloads of each request, in the order they came.
+        self.batches: list[list[dict[str, str]]] = []
         self.lock = threading.Lock()
         super().__init__(("127.0.0.1", 0), _ScriptedHandler)
         self.thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
+
+    def event_ids(self) -> list[list[str]]:
+        """The event ids of each request."""
+        with self.lock:
+            return [[payload["eid"] for payload in batch] for batch in self.batches]
 
     @property
     def url(self) -> str:
@@ -89,12 +101,16 @@ class _ScriptedHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
+        payloads = json.loads(body)["data"]
         with self.server.lock:
-            index = min(self.server.requests, len(self.server.statuses) - 1)
+            number = self.server.requests
+            index = min(number, len(self.server.statuses) - 1)
             self.server.requests += 1
-            self.server.events += len(json.loads(body)["data"])
+            self.server.events += len(payloads)
+            self.server.batches.append(payloads)
         self.server.received.set()
-        if self.server.hold is not None:
+        if self.server.hold is not None and number >= self.server.hold_from:
+            self.server.holding.set()
             self.server.hold.wait(10)
         self.send_response(self.server.statuses[index])
         self.send_header("Content-Length", "0")

@@ -35,11 +35,12 @@ def configure_snowplow(configure: Callable[..., Any], snowplow_micro: Micro) -> 
 
 @pytest.fixture
 def scripted_collector() -> Iterator[Callable[..., ScriptedCollector]]:
-    """``scripted_collector(statuses, hold=None)``: a started :class:`ScriptedCollector`, stopped afterwards."""
+    """``scripted_collector(statuses, hold=None, hold_from=0)``: a started :class:`ScriptedCollector`,
+    stopped afterwards."""
     started: list[ScriptedCollector] = []
 
-    def start(statuses: list[int], hold: threading.Event | None = None) -> ScriptedCollector:
-        server = ScriptedCollector(statuses, hold)
+    def start(statuses: list[int], hold: threading.Event | None = None, hold_from: int = 0) -> ScriptedCollector:
+        server = ScriptedCollector(statuses, hold, hold_from)
         started.append(server)
         return server
 

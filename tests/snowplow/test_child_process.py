@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 import otel_internal_events as oie
+from otel_internal_events.exporters._snowplow_child import event_id
 
 from ._helpers import SECRET, Micro, ScriptedCollector, wait_until
 
@@ -129,6 +131,35 @@ def test_a_child_killed_during_an_export_fails_it_and_the_retry_goes_through_a_n
     assert exporter.stats["delivered"] == 2  # the second child's delivery; the first never answered
 
 
+def test_a_child_killed_mid_batch_is_followed_by_one_that_sends_only_what_was_not_done_with_the_same_ids(
+    configure: Callable[..., Any], scripted_collector: Callable[..., ScriptedCollector]
+) -> None:
+    hold = threading.Event()
+    collector = scripted_collector([200], hold=hold, hold_from=1)  # the second request is held
+    exporter = configure(
+        snowplow_endpoint=collector.url, pseudonymization_secret=SECRET, snowplow_batch_size=2
+    ).snowplow_exporter
+
+    track(range(6))  # one export batch: three requests of two events
+    assert collector.holding.wait(10)  # the first request is done, the second in flight
+    first = exporter.child_pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    assert wait_until(lambda: not alive(first))
+    hold.set()
+
+    assert oie.flush(10_000)
+    assert exporter.child_pid not in (None, first)
+    ids = collector.event_ids()
+    # the first request is not sent again; the one in flight when the child died is, as the same events
+    assert ids[0] not in ids[1:]
+    assert ids[1:] == [ids[1], ids[1], ids[3]]
+    assert len({*ids[0], *ids[1], *ids[3]}) == 6
+    assert [payload for payload in collector.batches[2] if payload.pop("stm")] == [
+        payload for payload in collector.batches[1] if payload.pop("stm")
+    ]
+
+
 def test_shutdown_stops_the_child(configure_snowplow: Callable[..., Any], snowplow_micro: Micro) -> None:
     exporter = configure_snowplow().snowplow_exporter
     track(range(2))
@@ -159,3 +190,14 @@ def test_the_child_exits_when_the_process_that_started_it_dies(tmp_path: Path) -
 
     child = int(result.stdout.strip())
     assert wait_until(lambda: not alive(child))
+
+
+def test_event_ids_are_version_4_uuids_given_by_the_batch_base_and_the_index() -> None:
+    base = int.from_bytes(os.urandom(16))
+    ids = [event_id(base, index) for index in range(4096)]
+
+    assert len(set(ids)) == 4096
+    assert all(uuid.UUID(value).version == 4 and uuid.UUID(value).variant == uuid.RFC_4122 for value in ids)
+    assert event_id(base, 17) == ids[17]
+    assert not set(ids) & {event_id(base ^ (1 << 100), index) for index in range(4096)}
+    assert event_id((1 << 128) - 1, 1) == str(uuid.UUID(int=0, version=4))  # wraps, still a version 4 UUID

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import otel_internal_events as oie
+from otel_internal_events.sinks import SnowplowEmitter
 
 from ._helpers import SECRET, Micro, ScriptedCollector, start_micro, wait_until
 
@@ -121,6 +122,14 @@ def test_5xx_answers_are_retried_until_delivered(
         "transient_failures": 2,
     }
     assert snowplow_failed(points) == {}
+    # every attempt sends the same events: same ids, same payloads but for the sending time
+    first = [without_send_time(payload) for payload in collector.batches[0]]
+    assert all([without_send_time(payload) for payload in batch] == first for batch in collector.batches[1:])
+    assert len({payload["eid"] for payload in first}) == 4
+
+
+def without_send_time(payload: dict[str, str]) -> dict[str, str]:
+    return {key: value for key, value in payload.items() if key != "stm"}
 
 
 def test_a_partial_success_is_not_sent_twice(
@@ -135,6 +144,34 @@ def test_a_partial_success_is_not_sent_twice(
     assert collector.requests == 3
     assert collector.events == 6  # 2 delivered, then 2 failed, then the same 2 again
     assert runtime.snowplow_exporter.stats["delivered"] == 4
+    ids = collector.event_ids()
+    assert ids[2] == ids[1]
+    assert len({*ids[0], *ids[1]}) == 4
+
+
+def test_giving_up_counts_only_the_events_not_delivered(
+    configure: Callable[..., Any],
+    scripted_collector: Callable[..., ScriptedCollector],
+    points: Callable[[str], Any],
+) -> None:
+    collector = scripted_collector([200, 503])  # the first request goes through, then never again
+    runtime = configure(
+        snowplow_endpoint=collector.url,
+        pseudonymization_secret=SECRET,
+        snowplow_batch_size=2,
+        retry_timeout_millis=300,
+    )
+
+    with oie.with_batched_redis_writes():
+        for user in range(5):
+            oie.track_internal_event(EVENT, user=user, project=3, namespace=30)
+        oie.track_internal_event(EVENT, user=9, project=3, namespace=30, send_snowplow_event=False)
+
+    assert oie.flush(10_000) is False
+    assert runtime.snowplow_exporter.stats["delivered"] == 2
+    # 5 for Snowplow, 2 of them delivered: 3 failed (not the 6 records of the batch)
+    assert snowplow_failed(points) == {"retries_exhausted": 3}
+    assert collector.requests >= 2
 
 
 def test_giving_up_after_the_retry_timeout_is_counted_and_never_raised(
@@ -214,3 +251,22 @@ def test_a_forked_child_delivers_through_an_export_process_of_its_own(
     assert oie.flush(10_000)
     assert exporter.child_pid == parents_child
     assert snowplow_micro.all() == {"total": 3, "good": 3, "bad": 0}
+
+
+def test_the_emitter_reports_each_settled_prefix_and_stops_at_a_transient_failure(
+    scripted_collector: Callable[..., ScriptedCollector],
+) -> None:
+    collector = scripted_collector([200, 413, 200, 400, 500])
+    emitter = SnowplowEmitter(collector.url, batch_size=2)
+    payloads = [{"e": "se", "eid": str(i)} for i in range(8)]
+    progress: list[int] = []
+
+    result = emitter.send(payloads, progress.append)
+    emitter.close()
+
+    # [0,1] 200; [2,3] 413, split: [2] 200, [3] 400 (refused: done, not retried); [4,5] 500: stop
+    assert collector.event_ids() == [["0", "1"], ["2", "3"], ["2"], ["3"], ["4", "5"]]
+    assert progress == [2, 3, 4]
+    assert (result.done, result.delivered, result.rejected, result.requests) == (4, 3, [(400, 1)], 5)
+    assert result.unsent == payloads[4:]
+    assert result.error == "HTTP 500"

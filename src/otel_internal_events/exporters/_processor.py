@@ -8,7 +8,8 @@ lose counts silently, so this processor:
   ``internal_events.export.dropped{reason=queue_full}`` (the caller never blocks);
 * exports from one worker thread in batches of up to ``max_export_batch_size`` records;
 * retries a failed export with backoff for at most ``retry_timeout_millis``, then counts the
-  batch in ``internal_events.export.failed{reason=retries_exhausted}``;
+  batch in ``internal_events.export.failed{reason=retries_exhausted}`` (only the records not
+  delivered yet, when the exporter can say: an ``undelivered(batch)`` method);
 * keeps the records of a :meth:`batch_scope` together, so they go out in one export;
 * as a dispatcher (no exporter), hands what it takes to the exporters' processors, so that a
   caller queues each record once however many exporters there are;
@@ -259,21 +260,34 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
                     self._stats["exported"] += len(batch)
                     return
                 if time.monotonic() + backoff > deadline or self._shutdown_now.is_set():
-                    with self._cond:
-                        self._stats["failed"] += len(batch)
-                    self._failed.add(len(batch), {"exporter": self._name, "reason": "retries_exhausted"})
-                    _once.warn(
-                        f"{self._name}:failed",
-                        "internal events %s: gave up on %d record(s) after retrying for %.1f s",
-                        self._name,
-                        len(batch),
-                        self._retry_s,
-                    )
+                    self._give_up(batch)
                     return
                 self._shutdown_now.wait(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF_S)
         finally:
             detach(token)
+
+    def _give_up(self, batch: list[Any]) -> None:
+        """Count what is left of ``batch`` as failed: all of it, or what the exporter's
+        ``undelivered(batch)`` says is not delivered yet (an exporter that can deliver part of one)."""
+        count = len(batch)
+        undelivered = getattr(self._exporter, "undelivered", None)
+        if undelivered is not None:
+            try:
+                count = int(undelivered(batch))
+            except Exception as exc:
+                _once.warn(f"{self._name}:undelivered", "internal events %s: undelivered() raised %r", self._name, exc)
+        with self._cond:
+            self._stats["failed"] += count
+        if count:
+            self._failed.add(count, {"exporter": self._name, "reason": "retries_exhausted"})
+        _once.warn(
+            f"{self._name}:failed",
+            "internal events %s: gave up on %d record(s) after retrying for %.1f s",
+            self._name,
+            count,
+            self._retry_s,
+        )
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         """Export everything queued so far.

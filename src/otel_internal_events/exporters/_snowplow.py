@@ -12,9 +12,14 @@ them in collector-sized requests and answers, and waits for the answer with the 
 
 * ``SUCCESS`` when every payload was delivered or refused for good (a 4xx other than 408/429:
   counted in ``internal_events.export.failed{exporter=snowplow, reason=rejected}``, not retried);
-* ``FAILURE`` on a 5xx, 408, 429 or network error. The child keeps the payloads not yet
-  delivered, and when the processor retries the same batch only those are sent again, with
-  their original event ids, so a partial success is not sent twice.
+* ``FAILURE`` on a 5xx, 408, 429 or network error, or when the child dies or does not answer
+  in time. The child reports after each request how many of the batch's records are done
+  with, so when the processor retries the same batch only the rest is sent again, and a
+  partial success is not sent twice. Each event's id comes from a random base drawn for its
+  batch, and its device time is the batch's: an event sent again (the request a dying child
+  had in flight) is the same event, which Snowplow's deduplication recognises. When the
+  processor gives up, :meth:`SnowplowExporter.undelivered` tells it how many records to count
+  as failed.
 
 The child is started on the first export (``python -c``: a fresh interpreter, safe to start
 from a threaded process, which neither re-runs the host's ``__main__`` nor needs
@@ -47,7 +52,7 @@ from ..conventions import SEND_SNOWPLOW
 from ..sinks import NO_SECRET_WARNING, SnowplowSinkSettings, require_snowplow_tracker
 from ._processor import failed_counter
 from ._redis import plain_attributes
-from ._snowplow_child import Answer, CompactRecord, command
+from ._snowplow_child import Answer, CompactRecord, Export, Progress, command
 
 __all__ = ["SnowplowExporter"]
 
@@ -58,6 +63,24 @@ _START_TIMEOUT_S = 30.0
 
 class _ChildLost(Exception):
     """The child process is gone, could not start, or broke the protocol."""
+
+
+class _Batch:
+    """A batch being exported: what is sent of it, and how much of it is done."""
+
+    __slots__ = ("created_ms", "done", "id", "id_base", "offset", "records", "seq", "source")
+
+    def __init__(self, source: Sequence[Any], batch_id: int, records: list[CompactRecord]) -> None:
+        self.source = source
+        self.id = batch_id
+        self.id_base = int.from_bytes(os.urandom(16))
+        self.created_ms = time.time_ns() // 1_000_000
+        self.records = records
+        #: How many leading records are done with (delivered, refused for good, or invalid).
+        self.done = 0
+        #: The last export message sent for it, and the offset that message started at.
+        self.seq = 0
+        self.offset = 0
 
 
 class _Child:
@@ -103,10 +126,8 @@ class SnowplowExporter(LogRecordExporter):
     def _init_state(self) -> None:
         self._lock = threading.Lock()
         self._child: _Child | None = None
-        #: The batch whose last export failed, its id and its records, for a retry of it.
-        self._failed_batch: Sequence[Any] | None = None
-        self._failed_id = 0
-        self._failed_records: list[CompactRecord] = []
+        #: The batch of the last export, while it is not done (for a retry of it).
+        self._batch: _Batch | None = None
 
     @property
     def settings(self) -> SnowplowSinkSettings:
@@ -132,21 +153,33 @@ class SnowplowExporter(LogRecordExporter):
         with self._lock:
             if self._closed:
                 return LogRecordExportResult.FAILURE
-            if batch is self._failed_batch:  # a retry: the child sends only what is left of it
-                batch_id, records = self._failed_id, self._failed_records
-            else:
+            current = self._batch
+            if current is None or current.source is not batch:  # not a retry: a new batch
+                records = _compact(batch)
+                if not records:
+                    self._batch = None
+                    return LogRecordExportResult.SUCCESS
                 self._next_id += 1
-                batch_id, records = self._next_id, _compact(batch)
-            self._failed_batch, self._failed_records = None, []
-            if not records:
+                current = self._batch = _Batch(batch, self._next_id, records)
+            if self._deliver(current):
+                self._batch = None
                 return LogRecordExportResult.SUCCESS
-            if self._deliver(batch_id, records):
-                return LogRecordExportResult.SUCCESS
-            self._failed_batch, self._failed_id, self._failed_records = batch, batch_id, records
             return LogRecordExportResult.FAILURE
 
-    def _deliver(self, batch_id: int, records: list[CompactRecord]) -> bool:
-        """Send a batch to the child and wait for its answer; True when the batch is done."""
+    def undelivered(self, batch: Sequence[Any]) -> int:
+        """How many records of ``batch``, whose last export failed, are not delivered yet.
+
+        The processor counts these as failed when it gives up on the batch; records already
+        delivered, refused (counted as rejected) or not meant for Snowplow are not among them.
+        """
+        with self._lock:
+            current = self._batch
+            if current is not None and current.source is batch:
+                return len(current.records) - current.done
+            return len(_compact(batch))
+
+    def _deliver(self, batch: _Batch) -> bool:
+        """Send what is left of ``batch`` to the child and wait for its answer; True when the batch is done."""
         child = self._child
         if child is not None and child.process.poll() is not None:  # died while idle: replace it now
             self._lost(child, f"the export process {child.pid} exited with {child.process.returncode}")
@@ -158,15 +191,19 @@ class SnowplowExporter(LogRecordExporter):
             if not self._settle(child, deadline):  # still busy with a batch it was given before
                 self._warn_timeout()
                 return False
+            if batch.done >= len(batch.records):  # a late answer finished it
+                return True
             self._seq += 1
-            seq = self._seq
+            batch.seq, batch.offset = self._seq, batch.done
+            rest = batch.records[batch.done :]
+            message = Export(batch.seq, batch.id, batch.id_base, batch.created_ms, batch.done, rest)
             try:
-                child.connection.send(("export", seq, batch_id, records))
+                child.connection.send(message)
             except OSError as exc:
                 raise _ChildLost(f"the export process {child.pid} is gone ({exc!r})") from None
             child.outstanding += 1
             answer = self._receive(child, deadline)
-            while answer is not None and answer.seq != seq:
+            while answer is not None and answer.seq != batch.seq:
                 answer = self._receive(child, deadline)
         except _ChildLost as exc:
             self._lost(child, str(exc))
@@ -191,19 +228,32 @@ class SnowplowExporter(LogRecordExporter):
         return True
 
     def _receive(self, child: _Child, deadline: float) -> Answer | None:
-        """The next answer of ``child``, applied to the stats; None at ``deadline``."""
+        """The next answer of ``child``, applied to the stats; None at ``deadline``.
+
+        Progress reports on the way are applied to the batch they are about.
+        """
         connection = child.connection
-        try:
-            if not connection.poll(max(0.0, deadline - time.monotonic())):
-                return None
-            answer = connection.recv()
-        except (EOFError, OSError) as exc:
-            raise _ChildLost(f"the export process {child.pid} is gone ({exc!r})") from None
-        if not isinstance(answer, Answer):
-            raise _ChildLost(f"unexpected message from the export process: {answer!r}")
-        child.outstanding -= 1
-        self._apply(answer)
-        return answer
+        while True:
+            try:
+                if not connection.poll(max(0.0, deadline - time.monotonic())):
+                    return None
+                message = connection.recv()
+            except (EOFError, OSError) as exc:
+                raise _ChildLost(f"the export process {child.pid} is gone ({exc!r})") from None
+            if isinstance(message, Progress):
+                self._progress(message.seq, message.done)
+            elif isinstance(message, Answer):
+                child.outstanding -= 1
+                self._progress(message.seq, message.done)
+                self._apply(message)
+                return message
+            else:
+                raise _ChildLost(f"unexpected message from the export process: {message!r}")
+
+    def _progress(self, seq: int, done: int) -> None:
+        batch = self._batch
+        if batch is not None and batch.seq == seq:
+            batch.done = max(batch.done, batch.offset + done)
 
     def _apply(self, answer: Answer) -> None:
         stats = self._stats

@@ -5,13 +5,15 @@ end of a ``multiprocessing.connection`` pair, and talks to it in messages:
 
 * first the parent sends :class:`~..sinks.SnowplowSinkSettings`; the child builds its sink and
   answers ``("ready", pid)``, or ``("error", text)`` and exits;
-* then ``("export", seq, batch_id, records)``, each answered by an :class:`Answer`;
-  ``records`` are ``(event name, timestamp ns, trace id, attributes)`` tuples, decoded here;
+* then :class:`Export` messages, each answered by an :class:`Answer`, with a :class:`Progress`
+  after each request that settles part of it (so that the parent knows what a child that dies
+  mid-export had done); records are ``(event name, timestamp ns, trace id, attributes)``
+  tuples, decoded here;
 * ``("stop",)``, or the end of the pipe (the parent is gone), ends the process.
 
-A batch that fails for a transient cause keeps its undelivered payloads under its batch id:
-when the parent sends that id again (the processor retrying the same batch), only those are
-sent, with their original event ids, and the records that came with it are ignored.
+Requests go out in order, so what is done of an export is always its first records. On a
+transient failure the parent sends the batch again from the first record not done; see
+:class:`BatchSender` for how that record's event keeps its id.
 """
 
 from __future__ import annotations
@@ -20,18 +22,39 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
 
-from ..sinks import Payload, SnowplowSink, SnowplowSinkSettings, TrackedEvent, event_from_attributes
+from ..sinks import Payload, SnowplowSink, SnowplowSinkSettings, event_from_attributes
 
-__all__ = ["Answer", "CompactRecord", "command", "main"]
+__all__ = ["Answer", "CompactRecord", "Export", "Progress", "command", "event_id", "main"]
 
 #: How much lower than the host's the export process's scheduling priority is.
 _NICENESS = 10
 #: What the parent sends of each log record: event name, timestamp (ns), trace id, attributes.
 CompactRecord = tuple[str | None, int, int | None, dict[str, Any]]
+
+
+class Export(NamedTuple):
+    """An export message: send ``records``, the part of batch ``batch_id`` from ``offset`` on."""
+
+    seq: int
+    batch_id: int
+    #: A random 128-bit number; the event id of the batch's record ``i`` is :func:`event_id` of ``(base, i)``.
+    id_base: int
+    #: When the parent first took the batch (ms since the epoch): every event's device time.
+    created_ms: int
+    offset: int
+    records: Sequence[CompactRecord]
+
+
+class Progress(NamedTuple):
+    """Sent while an export runs: the first ``done`` records of export ``seq`` are done with."""
+
+    seq: int
+    done: int
 
 
 class Answer(NamedTuple):
@@ -40,6 +63,8 @@ class Answer(NamedTuple):
     seq: int
     ok: bool
     pid: int
+    #: How many leading records of the export are done with (delivered, refused or invalid).
+    done: int = 0
     delivered: int = 0
     requests: int = 0
     transient_failures: int = 0
@@ -52,36 +77,81 @@ class Answer(NamedTuple):
     error: str | None = None
 
 
+def event_id(base: int, index: int) -> str:
+    """The Snowplow event id of record ``index`` of the batch with id base ``base``: a version 4 UUID."""
+    return str(uuid.UUID(int=(base + index) & _UUID_MASK, version=4))
+
+
+_UUID_MASK = (1 << 128) - 1
+
+
+class _Plan:
+    """The payloads built for an export, and the index (in the export's records) of each one's record."""
+
+    __slots__ = ("batch_id", "count", "indices", "offset", "payloads")
+
+    def __init__(self, batch_id: int, offset: int, count: int) -> None:
+        self.batch_id = batch_id
+        self.offset = offset
+        #: How many records the export had.
+        self.count = count
+        self.payloads: list[Payload] = []
+        self.indices: list[int] = []
+
+    def done_records(self, done_payloads: int) -> int:
+        """How many leading records are done when the first ``done_payloads`` payloads are
+        (records that gave no payload count as done once the payloads before them are)."""
+        return self.indices[done_payloads] if done_payloads < len(self.indices) else self.count
+
+    def rest(self, done_payloads: int) -> _Plan:
+        """What is left after the first ``done_payloads`` payloads, as a plan from the next record on."""
+        done = self.done_records(done_payloads)
+        rest = _Plan(self.batch_id, self.offset + done, self.count - done)
+        rest.payloads = self.payloads[done_payloads:]
+        rest.indices = [index - done for index in self.indices[done_payloads:]]
+        return rest
+
+
 class BatchSender:
-    """One batch at a time through ``sink``, keeping what a transient failure left undelivered."""
+    """One export at a time through ``sink``, keeping what a transient failure left undelivered.
+
+    Payloads are built the same way each time (event ids from the batch's id base, times from
+    its creation), so a batch built again by a new child after a crash sends the same events.
+    The payloads left by a transient failure are kept, and a retry of that batch from that
+    offset sends them without building them again.
+    """
 
     def __init__(self, sink: SnowplowSink) -> None:
         self._sink = sink
         self._pid = os.getpid()
-        self._pending_id: int | None = None
-        self._pending: list[Payload] = []
+        self._pending: _Plan | None = None
 
-    def export(self, seq: int, batch_id: int, records: Sequence[CompactRecord]) -> Answer:
+    def export(self, message: Export, progress: Callable[[Progress], None] | None = None) -> Answer:
         invalid = 0
         example = None
-        if batch_id == self._pending_id:  # a retry: only what is left of the batch
-            payloads = self._pending
-        else:
-            payloads, failed = self._build(records)
+        plan = self._pending
+        if plan is None or (plan.batch_id, plan.offset) != (message.batch_id, message.offset):
+            plan, failed = self._build(message)
             if failed:
                 invalid = len(failed)
-                event, exc = failed[0]
-                example = f"{event.name}: {exc!r}"
-        self._pending_id, self._pending = batch_id, []
-        if not payloads:
-            return Answer(seq, True, self._pid, invalid=invalid, invalid_example=example)
-        result = self._sink.send(payloads)
+                example = failed[0]
+        self._pending = None
+        seq = message.seq
+        if not plan.payloads:
+            return Answer(seq, True, self._pid, done=plan.count, invalid=invalid, invalid_example=example)
+
+        def report(done_payloads: int) -> None:
+            if progress is not None:
+                progress(Progress(seq, plan.done_records(done_payloads)))
+
+        result = self._sink.send(plan.payloads, report)
         if result.unsent:
-            self._pending = result.unsent
+            self._pending = plan.rest(result.done)
         return Answer(
             seq,
             not result.unsent,
             self._pid,
+            done=plan.done_records(result.done),
             delivered=result.delivered,
             requests=result.requests,
             transient_failures=1 if result.unsent else 0,
@@ -91,18 +161,28 @@ class BatchSender:
             error=result.error,
         )
 
-    def _build(self, records: Sequence[CompactRecord]) -> tuple[list[Payload], list[tuple[TrackedEvent, Exception]]]:
-        events: list[TrackedEvent] = []
-        correlation_ids: list[str | None] = []
-        for name, timestamp, trace_id, attributes in records:
+    def _build(self, message: Export) -> tuple[_Plan, list[str]]:
+        """The payloads of the message's records, and ``name: repr(error)`` of each that failed."""
+        plan = _Plan(message.batch_id, message.offset, len(message.records))
+        failed: list[str] = []
+        sink, base, created_ms = self._sink, message.id_base, message.created_ms
+        for index, (name, timestamp, trace_id, attributes) in enumerate(message.records):
             event = event_from_attributes(name, attributes, timestamp)
             if event is None or not event.send_snowplow:
                 continue
-            events.append(event)
-            correlation_ids.append(f"{trace_id:032x}" if trace_id else None)
-        if not events:
-            return [], []
-        return self._sink.build(events, correlation_ids)
+            try:
+                payload = sink.payload(
+                    event,
+                    correlation_id=f"{trace_id:032x}" if trace_id else None,
+                    event_id=event_id(base, message.offset + index),
+                    created_ms=created_ms,
+                )
+            except Exception as exc:  # one malformed event must not hold back the batch
+                failed.append(f"{event.name}: {exc!r}")
+                continue
+            plan.payloads.append(payload)
+            plan.indices.append(index)
+        return plan, failed
 
 
 def command(executable: str, fd: int) -> list[str]:
@@ -144,13 +224,14 @@ def main(fd: int) -> None:
         sender = BatchSender(sink)
         while True:
             message = connection.recv()
-            if message[0] != "export":
+            if not isinstance(message, Export):
                 return
-            _kind, seq, batch_id, records = message
             try:
-                answer = sender.export(seq, batch_id, records)
+                answer = sender.export(message, connection.send)
+            except (EOFError, OSError):
+                raise
             except Exception as exc:  # answer, so that the parent retries or gives up in bounds
-                answer = Answer(seq, False, os.getpid(), error=repr(exc))
+                answer = Answer(message.seq, False, os.getpid(), error=repr(exc))
             connection.send(answer)
     except (EOFError, OSError):
         return  # the parent is gone

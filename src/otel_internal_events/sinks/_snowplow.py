@@ -17,7 +17,7 @@ import hashlib
 import hmac
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Final
@@ -79,10 +79,10 @@ class _PayloadCollector:
 class SnowplowSink:
     """Builds Snowplow payloads of tracked events and sends them through a :class:`SnowplowEmitter`.
 
-    ``build`` runs the real snowplow-tracker (``Tracker``, ``StructuredEvent``,
+    :meth:`payload` runs the real snowplow-tracker (``Tracker``, ``StructuredEvent``,
     ``SelfDescribingJson``): it adds the event id, timestamps, tracker version and encodes the
-    contexts (base64 ``cx``, or ``co`` with ``encode_base64=False``). ``send`` delivers built
-    payloads; the two are separate so that a caller can retry exactly what was not delivered.
+    contexts (base64 ``cx``, or ``co`` with ``encode_base64=False``). :meth:`send` delivers
+    built payloads; the two are separate so that a caller can retry exactly what was not delivered.
 
     Without ``pseudonymization_secret`` the user id is left out of the standard context (and a
     warning says so once); the raw id is never sent.
@@ -121,6 +121,7 @@ class SnowplowSink:
             _log.warning(NO_SECRET_WARNING)
         self._version = _package_version()
         self._lock = threading.Lock()
+        self._last_iso: tuple[int | None, str] = (None, "")
 
     @property
     def emitter(self) -> SnowplowEmitter:
@@ -159,29 +160,43 @@ class SnowplowSink:
         """The ``gitlab_service_ping`` data: internal events always count in ``redis_hll``."""
         return {"data_source": "redis_hll", "event_name": event.name}
 
-    def build(
-        self, events: Iterable[TrackedEvent], correlation_ids: Sequence[str | None] | None = None
-    ) -> tuple[list[Payload], list[tuple[TrackedEvent, Exception]]]:
-        """Tracker-protocol payloads of the events to send to Snowplow, and the events that failed.
+    def payload(
+        self,
+        event: TrackedEvent,
+        *,
+        correlation_id: str | None = None,
+        event_id: str | None = None,
+        created_ms: int | None = None,
+    ) -> Payload:
+        """The tracker-protocol payload of ``event``; raises what the tracker raises for a malformed one.
 
-        Events tracked with ``send_snowplow_event=False`` are skipped. ``correlation_ids[i]``
-        (the trace id of the tracking call) goes into the standard context of the i-th event;
-        outside a trace it is null.
+        ``correlation_id`` (the trace id of the tracking call) goes into the standard context;
+        outside a trace it is null. The tracker gives the event a random id and takes the
+        current time as the device time (``dtm``) and the context's ``context_generated_at``;
+        ``event_id`` and ``created_ms`` (ms since the epoch) set them instead, so that an event
+        built again after a failure is the same event, byte for byte, and a collector or
+        pipeline that deduplicates by event id and fingerprint sees one event.
         """
-        generated_at = _now_iso()
-        failed: list[tuple[TrackedEvent, Exception]] = []
+        generated_at = _now_iso() if created_ms is None else self._iso(created_ms)
+        structured = self._structured(event, correlation_id, generated_at)
         with self._lock:
             collected = self._collector.payloads = []
-            for index, event in enumerate(events):
-                if not event.send_snowplow:
-                    continue
-                correlation_id = correlation_ids[index] if correlation_ids is not None else None
-                try:
-                    self._tracker.track(self._structured(event, correlation_id, generated_at))
-                except Exception as exc:  # one malformed event must not hold back the batch
-                    failed.append((event, exc))
-            self._collector.payloads = []
-        return collected, failed
+            self._tracker.track(structured)
+        payload = collected[0]
+        if event_id is not None:
+            payload["eid"] = event_id
+        if created_ms is not None:
+            payload["dtm"] = str(created_ms)
+        return payload
+
+    def _iso(self, created_ms: int) -> str:
+        """``created_ms`` as an ISO 8601 UTC time; the last one is kept (a batch shares one)."""
+        last_ms, last_iso = self._last_iso
+        if created_ms != last_ms:
+            stamp = dt.datetime.fromtimestamp(created_ms / 1000, dt.UTC)
+            last_iso = stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            self._last_iso = (created_ms, last_iso)
+        return last_iso
 
     def _structured(self, event: TrackedEvent, correlation_id: str | None, generated_at: str) -> Any:
         properties = event.properties
@@ -202,9 +217,9 @@ class SnowplowSink:
             true_timestamp=event.timestamp_ns // 1_000_000,
         )
 
-    def send(self, payloads: list[Payload]) -> SendResult:
+    def send(self, payloads: list[Payload], progress: Callable[[int], None] | None = None) -> SendResult:
         """Deliver built payloads; see :meth:`SnowplowEmitter.send`."""
-        return self._emitter.send(payloads)
+        return self._emitter.send(payloads, progress)
 
     def close(self) -> None:
         self._emitter.close()

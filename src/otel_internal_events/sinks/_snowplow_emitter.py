@@ -21,6 +21,7 @@ import json
 import os
 import weakref
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -60,6 +61,8 @@ class SendResult:
     rejected: list[tuple[int, int]] = field(default_factory=list)
     #: Payloads not delivered because of a transient failure, in order; empty when all went out.
     unsent: list[Payload] = field(default_factory=list)
+    #: How many leading payloads are done with (delivered or refused for good): all but ``unsent``.
+    done: int = 0
     #: Why sending stopped (status or exception), when ``unsent`` is not empty.
     error: str | None = None
 
@@ -103,8 +106,13 @@ class SnowplowEmitter:
         session.proxies.update(self._proxies)
         return session
 
-    def send(self, payloads: list[Payload]) -> SendResult:
-        """Send ``payloads`` in order; stop at the first transient failure (see the module docstring)."""
+    def send(self, payloads: list[Payload], progress: Callable[[int], None] | None = None) -> SendResult:
+        """Send ``payloads`` in order; stop at the first transient failure (see the module docstring).
+
+        Requests go out one at a time and in order, so what is done at any moment is a prefix of
+        ``payloads``: after each request that settles a batch (delivered or refused for good),
+        ``progress`` is called with the length of that prefix.
+        """
         result = SendResult()
         size = self.batch_size
         pending = deque(payloads[i : i + size] for i in range(0, len(payloads), size))
@@ -117,12 +125,16 @@ class SnowplowEmitter:
             elif status == 413 and len(batch) > 1:
                 half = len(batch) // 2
                 pending.extendleft((batch[half:], batch[:half]))
+                continue
             elif status < 0 or status >= 500 or status in _TRANSIENT_4XX:
                 result.unsent = [payload for part in (batch, *pending) for payload in part]
                 result.error = error or f"HTTP {status}"
                 break
             else:
                 result.rejected.append((status, len(batch)))
+            result.done += len(batch)
+            if progress is not None:
+                progress(result.done)
         return result
 
     def _post(self, batch: list[Payload]) -> tuple[int, str | None]:
