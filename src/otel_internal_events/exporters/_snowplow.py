@@ -13,13 +13,13 @@ them in collector-sized requests and answers, and waits for the answer with the 
 * ``SUCCESS`` when every payload was delivered or refused for good (a 4xx other than 408/429:
   counted in ``internal_events.export.failed{exporter=snowplow, reason=rejected}``, not retried);
 * ``FAILURE`` on a 5xx, 408, 429 or network error, or when the child dies or does not answer
-  in time. The child reports after each request how many of the batch's records are done
-  with, so when the processor retries the same batch only the rest is sent again, and a
-  partial success is not sent twice. Each event's id comes from a random base drawn for its
-  batch, and its device time is the batch's: an event sent again (the request a dying child
-  had in flight) is the same event, which Snowplow's deduplication recognises. When the
-  processor gives up, :meth:`SnowplowExporter.undelivered` tells it how many records to count
-  as failed.
+  in time. The answer, or when the child died the progress it left after each request, says
+  how many of the batch's records are done with, so when the processor retries the same batch
+  only the rest is sent again, and a partial success is not sent twice. Each event's id comes
+  from a random base drawn for its batch, and its device time is the batch's: an event sent
+  again (the request a dying child had in flight) is the same event, which Snowplow's
+  deduplication recognises. When the processor gives up,
+  :meth:`SnowplowExporter.undelivered` tells it how many records to count as failed.
 
 The child is started on the first export (``python -c``: a fresh interpreter, safe to start
 from a threaded process, which neither re-runs the host's ``__main__`` nor needs
@@ -52,7 +52,7 @@ from ..conventions import SEND_SNOWPLOW
 from ..sinks import NO_SECRET_WARNING, SnowplowSinkSettings, require_snowplow_tracker
 from ._processor import failed_counter
 from ._redis import plain_attributes
-from ._snowplow_child import Answer, CompactRecord, Export, Progress, command
+from ._snowplow_child import Answer, Export, ProgressBoard, Records, command
 
 __all__ = ["SnowplowExporter"]
 
@@ -70,7 +70,7 @@ class _Batch:
 
     __slots__ = ("created_ms", "done", "id", "id_base", "offset", "records", "seq", "source")
 
-    def __init__(self, source: Sequence[Any], batch_id: int, records: list[CompactRecord]) -> None:
+    def __init__(self, source: Sequence[Any], batch_id: int, records: Records) -> None:
         self.source = source
         self.id = batch_id
         self.id_base = int.from_bytes(os.urandom(16))
@@ -84,11 +84,16 @@ class _Batch:
 
 
 class _Child:
-    """A running child process and the parent's end of its pipe."""
+    """A running child process, the parent's end of its pipe, and the board it writes its progress on."""
 
-    def __init__(self, process: subprocess.Popen[bytes], connection: Connection, pid: int) -> None:
+    def __init__(
+        self, process: subprocess.Popen[bytes], connection: Connection, board: ProgressBoard, pid: int
+    ) -> None:
         self.process = process
         self.connection = connection
+        self.board = board
+        #: ``(seq, done)`` read off the board once the child is stopped.
+        self.last_progress = (0, 0)
         self.pid = pid
         #: Export messages sent and not answered yet (their answer came after the wait ended).
         self.outstanding = 0
@@ -120,6 +125,7 @@ class SnowplowExporter(LogRecordExporter):
                 exporter._init_state()
                 if child is not None:
                     child.connection.close()  # this copy's descriptor only
+                    child.board.close()
 
         os.register_at_fork(after_in_child=forget_child_in_fork)
 
@@ -156,7 +162,7 @@ class SnowplowExporter(LogRecordExporter):
             current = self._batch
             if current is None or current.source is not batch:  # not a retry: a new batch
                 records = _compact(batch)
-                if not records:
+                if not records.size:
                     self._batch = None
                     return LogRecordExportResult.SUCCESS
                 self._next_id += 1
@@ -175,8 +181,8 @@ class SnowplowExporter(LogRecordExporter):
         with self._lock:
             current = self._batch
             if current is not None and current.source is batch:
-                return len(current.records) - current.done
-            return len(_compact(batch))
+                return current.records.size - current.done
+            return _compact(batch).size
 
     def _deliver(self, batch: _Batch) -> bool:
         """Send what is left of ``batch`` to the child and wait for its answer; True when the batch is done."""
@@ -191,11 +197,11 @@ class SnowplowExporter(LogRecordExporter):
             if not self._settle(child, deadline):  # still busy with a batch it was given before
                 self._warn_timeout()
                 return False
-            if batch.done >= len(batch.records):  # a late answer finished it
+            if batch.done >= batch.records.size:  # a late answer finished it
                 return True
             self._seq += 1
             batch.seq, batch.offset = self._seq, batch.done
-            rest = batch.records[batch.done :]
+            rest = batch.records.since(batch.done)
             message = Export(batch.seq, batch.id, batch.id_base, batch.created_ms, batch.done, rest)
             try:
                 child.connection.send(message)
@@ -228,29 +234,23 @@ class SnowplowExporter(LogRecordExporter):
         return True
 
     def _receive(self, child: _Child, deadline: float) -> Answer | None:
-        """The next answer of ``child``, applied to the stats; None at ``deadline``.
-
-        Progress reports on the way are applied to the batch they are about.
-        """
+        """The next answer of ``child``, applied to the stats and to its batch; None at ``deadline``."""
         connection = child.connection
-        while True:
-            try:
-                if not connection.poll(max(0.0, deadline - time.monotonic())):
-                    return None
-                message = connection.recv()
-            except (EOFError, OSError) as exc:
-                raise _ChildLost(f"the export process {child.pid} is gone ({exc!r})") from None
-            if isinstance(message, Progress):
-                self._progress(message.seq, message.done)
-            elif isinstance(message, Answer):
-                child.outstanding -= 1
-                self._progress(message.seq, message.done)
-                self._apply(message)
-                return message
-            else:
-                raise _ChildLost(f"unexpected message from the export process: {message!r}")
+        try:
+            if not connection.poll(max(0.0, deadline - time.monotonic())):
+                return None
+            answer = connection.recv()
+        except (EOFError, OSError) as exc:
+            raise _ChildLost(f"the export process {child.pid} is gone ({exc!r})") from None
+        if not isinstance(answer, Answer):
+            raise _ChildLost(f"unexpected message from the export process: {answer!r}")
+        child.outstanding -= 1
+        self._progress(answer.seq, answer.done)
+        self._apply(answer)
+        return answer
 
     def _progress(self, seq: int, done: int) -> None:
+        """Export ``seq`` has its first ``done`` records done with: so has its batch, from where it started."""
         batch = self._batch
         if batch is not None and batch.seq == seq:
             batch.done = max(batch.done, batch.offset + done)
@@ -293,18 +293,25 @@ class SnowplowExporter(LogRecordExporter):
         """Start a child process and hand it the sink's settings; raises :class:`_ChildLost`."""
         ours, theirs = multiprocessing.Pipe()
         try:
+            board = ProgressBoard.create()
+        except OSError as exc:
+            ours.close()
+            theirs.close()
+            raise _ChildLost(f"cannot start the export process ({exc!r})") from None
+        try:
             process = subprocess.Popen(
-                command(multiprocessing.spawn.get_executable() or "", theirs.fileno()),
-                pass_fds=(theirs.fileno(),),
+                command(multiprocessing.spawn.get_executable() or "", theirs.fileno(), board.fileno()),
+                pass_fds=(theirs.fileno(), board.fileno()),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
             )
         except (OSError, ValueError) as exc:
             ours.close()
+            board.close()
             raise _ChildLost(f"cannot start the export process ({exc!r})") from None
         finally:
             theirs.close()
-        child = _Child(process, ours, process.pid)
+        child = _Child(process, ours, board, process.pid)
         try:
             ours.send(self._settings)
             if not ours.poll(_START_TIMEOUT_S):
@@ -330,6 +337,7 @@ class SnowplowExporter(LogRecordExporter):
         )
         if child is not None:
             _stop_process(child, 1.0)
+            self._progress(*child.last_progress)  # how far it got with the export it had
         self._child = None
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
@@ -361,21 +369,25 @@ class SnowplowExporter(LogRecordExporter):
             self._lock.release()
 
 
-def _compact(batch: Sequence[Any]) -> list[CompactRecord]:
-    """What the child needs of each record to send to Snowplow; records not for Snowplow are left out."""
-    records: list[CompactRecord] = []
-    append = records.append
-    for item in batch:
-        record = item.log_record
-        attributes = plain_attributes(record)
-        if not attributes or attributes.get(SEND_SNOWPLOW) is False:
-            continue
-        append((record.event_name, record.timestamp or record.observed_timestamp, record.trace_id, attributes))
-    return records
+def _compact(batch: Sequence[Any]) -> Records:
+    """What the child needs of the records to send to Snowplow; records not for Snowplow are left out."""
+    logs = [item.log_record for item in batch]
+    attributes = [plain_attributes(record) for record in logs]
+    keep = [i for i, attrs in enumerate(attributes) if attrs and attrs.get(SEND_SNOWPLOW) is not False]
+    if len(keep) < len(logs):
+        logs = [logs[i] for i in keep]
+        attributes = [attributes[i] for i in keep]
+    return Records(
+        [record.event_name for record in logs],
+        [record.timestamp or record.observed_timestamp for record in logs],
+        [record.trace_id for record in logs],
+        attributes,
+    )
 
 
 def _stop_process(child: _Child, timeout_s: float) -> None:
-    """Wait up to ``timeout_s`` for the child to exit, then terminate (and if need be kill) it."""
+    """Wait up to ``timeout_s`` for the child to exit, then terminate (and if need be kill) it;
+    close its pipe and its board, keeping what the board said last."""
     process = child.process
     try:
         process.wait(timeout_s)
@@ -388,3 +400,5 @@ def _stop_process(child: _Child, timeout_s: float) -> None:
             process.wait(2.0)
     finally:
         child.connection.close()
+        child.last_progress = child.board.read()
+        child.board.close()

@@ -5,10 +5,12 @@ end of a ``multiprocessing.connection`` pair, and talks to it in messages:
 
 * first the parent sends :class:`~..sinks.SnowplowSinkSettings`; the child builds its sink and
   answers ``("ready", pid)``, or ``("error", text)`` and exits;
-* then :class:`Export` messages, each answered by an :class:`Answer`, with a :class:`Progress`
-  after each request that settles part of it (so that the parent knows what a child that dies
-  mid-export had done); records are ``(event name, timestamp ns, trace id, attributes)``
-  tuples, decoded here;
+* then :class:`Export` messages, each answered by an :class:`Answer`; the :class:`Records` in
+  them are decoded here. After each request that settles part of an export, the child writes
+  ``(seq, done)`` into a small memory region shared with the parent (:class:`ProgressBoard`):
+  if the child dies mid-export, the parent reads there how much of it was done. (A message
+  per request would wake the parent's export thread each time, and that thread shares the
+  host's GIL.)
 * ``("stop",)``, or the end of the pipe (the parent is gone), ends the process.
 
 Requests go out in order, so what is done of an export is always its first records. On a
@@ -20,21 +22,44 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import mmap
 import os
 import signal
+import struct
+import tempfile
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
 
 from ..sinks import Payload, SnowplowSink, SnowplowSinkSettings, event_from_attributes
 
-__all__ = ["Answer", "CompactRecord", "Export", "Progress", "command", "event_id", "main"]
+__all__ = ["Answer", "Export", "ProgressBoard", "Records", "command", "event_id", "main"]
 
 #: How much lower than the host's the export process's scheduling priority is.
 _NICENESS = 10
-#: What the parent sends of each log record: event name, timestamp (ns), trace id, attributes.
-CompactRecord = tuple[str | None, int, int | None, dict[str, Any]]
+
+
+class Records(NamedTuple):
+    """What the parent sends of log records: the event name, timestamp (ns), trace id and
+    attributes of each, column by column (half the cost of a tuple per record to gather and
+    to pickle, and that cost is on the host's GIL)."""
+
+    names: list[str | None]
+    timestamps: list[int]
+    trace_ids: list[int | None]
+    attributes: list[dict[str, Any]]
+
+    @property
+    def size(self) -> int:
+        """How many records there are."""
+        return len(self.attributes)
+
+    def since(self, offset: int) -> Records:
+        """The records from ``offset`` on."""
+        if not offset:
+            return self
+        return Records(self.names[offset:], self.timestamps[offset:], self.trace_ids[offset:], self.attributes[offset:])
 
 
 class Export(NamedTuple):
@@ -47,14 +72,51 @@ class Export(NamedTuple):
     #: When the parent first took the batch (ms since the epoch): every event's device time.
     created_ms: int
     offset: int
-    records: Sequence[CompactRecord]
+    records: Records
 
 
-class Progress(NamedTuple):
-    """Sent while an export runs: the first ``done`` records of export ``seq`` are done with."""
+class ProgressBoard:
+    """``(seq, done)`` of the export in progress, in 16 bytes of memory shared by parent and child.
 
-    seq: int
-    done: int
+    The parent creates it (:meth:`create`, an unlinked temporary file) and passes its file
+    descriptor to the child (:meth:`open`). Only the child writes; the parent reads after the
+    child is gone, so a read never sees half a write.
+    """
+
+    _FORMAT = "<QQ"
+    _SIZE = struct.calcsize(_FORMAT)
+
+    def __init__(self, memory: mmap.mmap, file: Any = None) -> None:
+        self._memory = memory
+        self._file = file
+
+    @classmethod
+    def create(cls) -> ProgressBoard:
+        file = tempfile.TemporaryFile()  # noqa: SIM115 - open as long as the board: its child maps it
+        os.ftruncate(file.fileno(), cls._SIZE)
+        return cls(mmap.mmap(file.fileno(), cls._SIZE), file)
+
+    @classmethod
+    def open(cls, fd: int) -> ProgressBoard:
+        memory = mmap.mmap(fd, cls._SIZE)
+        os.close(fd)
+        return cls(memory)
+
+    def fileno(self) -> int:
+        assert self._file is not None, "only the creator has the file"
+        return int(self._file.fileno())
+
+    def write(self, seq: int, done: int) -> None:
+        struct.pack_into(self._FORMAT, self._memory, 0, seq, done)
+
+    def read(self) -> tuple[int, int]:
+        seq, done = struct.unpack_from(self._FORMAT, self._memory)
+        return seq, done
+
+    def close(self) -> None:
+        self._memory.close()
+        if self._file is not None:
+            self._file.close()
 
 
 class Answer(NamedTuple):
@@ -126,7 +188,8 @@ class BatchSender:
         self._pid = os.getpid()
         self._pending: _Plan | None = None
 
-    def export(self, message: Export, progress: Callable[[Progress], None] | None = None) -> Answer:
+    def export(self, message: Export, progress: Callable[[int, int], None] | None = None) -> Answer:
+        """Send the message's records; ``progress(seq, done)`` after each request that settles some."""
         invalid = 0
         example = None
         plan = self._pending
@@ -142,7 +205,7 @@ class BatchSender:
 
         def report(done_payloads: int) -> None:
             if progress is not None:
-                progress(Progress(seq, plan.done_records(done_payloads)))
+                progress(seq, plan.done_records(done_payloads))
 
         result = self._sink.send(plan.payloads, report)
         if result.unsent:
@@ -163,10 +226,12 @@ class BatchSender:
 
     def _build(self, message: Export) -> tuple[_Plan, list[str]]:
         """The payloads of the message's records, and ``name: repr(error)`` of each that failed."""
-        plan = _Plan(message.batch_id, message.offset, len(message.records))
+        records = message.records
+        plan = _Plan(message.batch_id, message.offset, records.size)
         failed: list[str] = []
         sink, base, created_ms = self._sink, message.id_base, message.created_ms
-        for index, (name, timestamp, trace_id, attributes) in enumerate(message.records):
+        rows = zip(records.names, records.timestamps, records.trace_ids, records.attributes, strict=True)
+        for index, (name, timestamp, trace_id, attributes) in enumerate(rows):
             event = event_from_attributes(name, attributes, timestamp)
             if event is None or not event.send_snowplow:
                 continue
@@ -185,21 +250,21 @@ class BatchSender:
         return plan, failed
 
 
-def command(executable: str, fd: int) -> list[str]:
-    """The command line of a child that talks over file descriptor ``fd``."""
+def command(executable: str, fd: int, progress_fd: int) -> list[str]:
+    """The command line of a child that talks over file descriptor ``fd`` and reports progress on ``progress_fd``."""
     # The directory this package was imported from, for a host that found it on its own sys.path.
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     code = (
         "import sys\n"
         f"if {root!r} not in sys.path: sys.path.append({root!r})\n"
         "from otel_internal_events.exporters._snowplow_child import main\n"
-        f"main({fd})\n"
+        f"main({fd}, {progress_fd})\n"
     )
     return [executable, "-c", code]
 
 
-def main(fd: int) -> None:
-    """Serve the parent on ``fd`` until it says stop or goes away."""
+def main(fd: int, progress_fd: int) -> None:
+    """Serve the parent on ``fd`` until it says stop or goes away; see :class:`ProgressBoard` for ``progress_fd``."""
     # Ctrl-C in a terminal reaches the whole process group: the parent decides when this ends.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Exporting analytics yields the CPU to the host's own threads when the machine is busy (on
@@ -210,6 +275,7 @@ def main(fd: int) -> None:
     # Problems are reported to the parent, which logs them; nothing is printed from here.
     logging.getLogger().addHandler(logging.NullHandler())
     connection = Connection(fd)
+    board = ProgressBoard.open(progress_fd)
     sink: SnowplowSink | None = None
     try:
         settings = connection.recv()
@@ -227,9 +293,7 @@ def main(fd: int) -> None:
             if not isinstance(message, Export):
                 return
             try:
-                answer = sender.export(message, connection.send)
-            except (EOFError, OSError):
-                raise
+                answer = sender.export(message, board.write)
             except Exception as exc:  # answer, so that the parent retries or gives up in bounds
                 answer = Answer(message.seq, False, os.getpid(), error=repr(exc))
             connection.send(answer)
@@ -239,3 +303,4 @@ def main(fd: int) -> None:
         if sink is not None:
             sink.close()
         connection.close()
+        board.close()
