@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import random
+import threading
+from collections.abc import Callable, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -157,3 +160,76 @@ def test_without_a_block_exports_respect_the_batch_size(counting: CountingExport
     assert oie.flush()
     assert sum(counting.calls) == 5
     assert max(counting.calls) <= 2
+
+
+class GatedExporter(LogRecordExporter):
+    """Keeps every exported batch; while the gate is closed, an export waits for it to open."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[Any]] = []
+        self.gate = threading.Event()
+        self.gate.set()
+        self.waiting = threading.Event()
+
+    def export(self, batch: Sequence[Any]) -> LogRecordExportResult:
+        self.batches.append(list(batch))
+        self.waiting.set()
+        self.gate.wait(10)
+        return LogRecordExportResult.SUCCESS
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return True
+
+    def shutdown(self) -> None:
+        pass
+
+
+def test_queued_records_and_units_go_out_in_order_in_batches_of_at_most_the_batch_size_with_units_whole(
+    meter_provider: Any,
+) -> None:
+    rng = random.Random(7)
+    exporter = GatedExporter()
+    processor = AnalyticsLogRecordProcessor(
+        exporter, meter_provider.get_meter("test"), name="order", max_export_batch_size=5, schedule_delay_millis=5
+    )
+
+    def record() -> Any:
+        return SimpleNamespace(log_record=SimpleNamespace())
+
+    def while_the_worker_is_busy(queue: Callable[[], None]) -> None:
+        exporter.gate.clear()
+        exporter.waiting.clear()
+        processor.on_emit(record())  # the worker takes it and waits in export
+        assert exporter.waiting.wait(10)
+        queue()
+        exporter.gate.set()
+        assert processor.force_flush(10_000)
+
+    singles = [record() for _ in range(13)]
+    while_the_worker_is_busy(lambda: [processor.on_emit(r) for r in singles])
+    assert [len(batch) for batch in exporter.batches] == [1, 5, 5, 3]
+    assert [id(r) for batch in exporter.batches[1:] for r in batch] == [id(r) for r in singles]
+
+    exporter.batches.clear()
+    sent: list[Any] = []
+    units: list[list[Any]] = []
+
+    def mixed() -> None:
+        for _ in range(300):
+            if rng.random() < 0.3:  # a unit of 1 to 5 records, queued whole
+                unit = [record() for _ in range(rng.randint(1, 5))]
+                processor.enqueue_unit(list(unit))
+                units.append(unit)
+                sent.extend(unit)
+            else:
+                sent.append(record())
+                processor.on_emit(sent[-1])
+
+    while_the_worker_is_busy(mixed)
+    processor.shutdown()
+    exported = [r for batch in exporter.batches[1:] for r in batch]
+    assert [id(r) for r in exported] == [id(r) for r in sent]
+    assert max(len(batch) for batch in exporter.batches) <= 5
+    batch_of = {id(r): number for number, batch in enumerate(exporter.batches) for r in batch}
+    assert all(len({batch_of[id(r)] for r in unit}) == 1 for unit in units)
+    assert processor.stats == {"exported": 1 + 13 + 1 + len(sent), "dropped": 0, "failed": 0}

@@ -128,7 +128,9 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
 
     def _init_state(self) -> None:
         self._queue: deque[Any] = deque()
+        #: Records in the queue, and how many of its items are units (lists of records).
         self._size = 0
+        self._units = 0
         self._inflight = 0
         self._flush_requested = False
         self._cond = threading.Condition(threading.Lock())
@@ -164,14 +166,14 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
                 held.records[self] = []
                 self.enqueue_unit(records)
             return
-        self._enqueue(log_record, 1)
+        self._enqueue(log_record, 1, False)
 
     def enqueue_unit(self, records: list[Any]) -> None:
         """Queue ``records`` to be exported together."""
         if records:
-            self._enqueue(records, len(records))
+            self._enqueue(records, len(records), True)
 
-    def _enqueue(self, item: Any, count: int) -> None:
+    def _enqueue(self, item: Any, count: int, unit: bool) -> None:
         with self._cond:
             if self._shutdown:
                 reason = "shutdown"
@@ -180,6 +182,7 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
             else:
                 self._queue.append(item)
                 self._size += count
+                self._units += unit
                 if self._size >= self._max_batch:
                     self._cond.notify()
                 return
@@ -201,8 +204,16 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
 
     def _take(self) -> list[Any]:
         """Up to one batch from the queue, never splitting a unit. Called with the lock held."""
-        batch: list[Any] = []
         queue = self._queue
+        if not self._units:  # single records only: no per-record checks
+            if self._size <= self._max_batch:
+                batch = list(queue)
+                queue.clear()
+            else:
+                batch = [queue.popleft() for _ in range(self._max_batch)]
+            self._size -= len(batch)
+            return batch
+        batch = []
         while queue:
             item = queue[0]
             count = len(item) if isinstance(item, list) else 1
@@ -211,6 +222,7 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
             queue.popleft()
             if isinstance(item, list):
                 batch.extend(item)
+                self._units -= 1
             else:
                 batch.append(item)
         self._size -= len(batch)
@@ -321,7 +333,7 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
         with self._cond:
             left = self._size
             self._queue.clear()
-            self._size = 0
+            self._size = self._units = 0
         if left:
             self._drop(left, "shutdown")
         if self._exporter is not None:
