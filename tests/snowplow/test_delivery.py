@@ -149,6 +149,23 @@ def test_a_partial_success_is_not_sent_twice(
     assert len({*ids[0], *ids[1]}) == 4
 
 
+def test_a_retry_after_a_first_request_failed_sends_every_event_once_with_the_ids_of_the_first_try(
+    configure: Callable[..., Any], scripted_collector: Callable[..., ScriptedCollector]
+) -> None:
+    collector = scripted_collector([503, 200])
+    runtime = configure(snowplow_endpoint=collector.url, pseudonymization_secret=SECRET, snowplow_batch_size=2)
+
+    track(range(10))
+
+    assert oie.flush(10_000)
+    ids = collector.event_ids()
+    assert ids[1] == ids[0]  # the failed request, sent again as the same events
+    assert len(ids) == 6
+    delivered = [eid for batch in ids[1:] for eid in batch]
+    assert len(delivered) == len(set(delivered)) == 10
+    assert runtime.snowplow_exporter.stats["delivered"] == 10
+
+
 def test_giving_up_counts_only_the_events_not_delivered(
     configure: Callable[..., Any],
     scripted_collector: Callable[..., ScriptedCollector],
