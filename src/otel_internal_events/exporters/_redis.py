@@ -49,8 +49,8 @@ class RedisCounterExporter(LogRecordExporter):
     Returns ``FAILURE`` when Redis cannot be reached, and the processor retries. The batch is
     one MULTI/EXEC, so a connection lost before EXEC applied nothing; only a reply lost after
     EXEC ran (a timeout at that moment) can make the retry count the batch twice. Commands
-    Redis refuses (a key of the wrong type) are counted, per command, in
-    ``internal_events.export.failed{reason=redis_error}`` and not retried.
+    Redis refuses (a key of the wrong type) are not retried; the events they were writing for
+    are counted in ``internal_events.export.failed{reason=redis_error}``.
     """
 
     def __init__(self, sink: RedisCounterSink, meter: Meter) -> None:
@@ -78,11 +78,12 @@ class RedisCounterExporter(LogRecordExporter):
             _once.warn(f"redis:{type(exc).__name__}", "internal events redis: cannot write counters: %r", exc)
             return LogRecordExportResult.FAILURE
         if plan.command_errors:
-            self._failed.add(len(plan.command_errors), {"exporter": "redis", "reason": "redis_error"})
+            self._failed.add(plan.refused_events, {"exporter": "redis", "reason": "redis_error"})
             _once.warn(
                 "redis:command_error",
-                "internal events redis: %d command(s) refused, e.g. %r",
+                "internal events redis: %d command(s) refused, for %d event(s), e.g. %r",
                 len(plan.command_errors),
+                plan.refused_events,
                 plan.command_errors[0],
             )
         return LogRecordExportResult.SUCCESS

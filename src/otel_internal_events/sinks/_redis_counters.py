@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..definitions import DefinitionRegistry
@@ -29,6 +29,8 @@ class WritePlan:
     weekly: set[str] = field(default_factory=set)
     #: Commands Redis refused (e.g. WRONGTYPE on a key some other tool wrote), set by write().
     command_errors: list[Exception] = field(default_factory=list)
+    #: How many events had a write among the refused commands, set by write().
+    refused_events: int = 0
 
 
 def unique_member(value: object) -> str:
@@ -104,25 +106,43 @@ class RedisCounterSink:
                     weekly.add(key)
         return plan
 
-    def write(self, events: Iterable[TrackedEvent]) -> WritePlan:
+    def write(self, events: Sequence[TrackedEvent]) -> WritePlan:
         """Apply ``events`` in one round trip.
 
         Connection and timeout errors propagate (nothing was applied: the caller may retry);
-        commands Redis refuses are returned in ``command_errors`` (retrying cannot help).
+        commands Redis refuses are returned in ``command_errors`` (retrying cannot help), with
+        the number of events they concern in ``refused_events``.
         """
         plan = self.plan(events)
         if not (plan.unique or plan.totals or plan.sums):
             return plan
         pipe = self._client.pipeline(transaction=True)
+        keys: list[str] = []  # the key of each command, in order
         for key, members in plan.unique.items():
             pipe.pfadd(key, *members)
             pipe.expire(key, WEEKLY_KEY_TTL_SECONDS)  # refreshed on every write, as GitLab
+            keys += (key, key)
         for key, count in plan.totals.items():
             pipe.incrby(key, count)
+            keys.append(key)
         for key, amount in plan.sums.items():
             pipe.incrbyfloat(key, amount)
+            keys.append(key)
         for key in plan.weekly:
             pipe.expire(key, WEEKLY_KEY_TTL_SECONDS, nx=True)  # set once, never extended
+            keys.append(key)
         results = pipe.execute(raise_on_error=False)
-        plan.command_errors = [r for r in results if isinstance(r, Exception)]
+        refused = {key for key, result in zip(keys, results, strict=True) if isinstance(result, Exception)}
+        if refused:
+            plan.command_errors = [r for r in results if isinstance(r, Exception)]
+            plan.refused_events = sum(1 for event in events if refused.intersection(self._keys_written(event)))
         return plan
+
+    def _keys_written(self, event: TrackedEvent) -> Iterator[str]:
+        """The keys a write of ``event`` touches (its rules whose filter it passes)."""
+        day = event.timestamp_ns // NS_PER_DAY
+        for matcher, key, _kind, _source, _weekly in self._step_cache.get((event.name, day)) or self._steps(
+            event.name, day
+        ):
+            if matcher is None or matcher(event.properties):
+                yield key
