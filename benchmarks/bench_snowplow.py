@@ -26,7 +26,10 @@ collectors run in processes of their own, so their work does not share this proc
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import gc
+import hashlib
+import hmac
 import json
 import os
 import statistics
@@ -46,7 +49,7 @@ from otel_internal_events import _pipeline, _redis
 from otel_internal_events.definitions import load_definitions
 from otel_internal_events.exporters import SnowplowExporter
 from otel_internal_events.iglu import GITLAB_SERVICE_PING_SCHEMA, GITLAB_STANDARD_SCHEMA
-from otel_internal_events.sinks import SnowplowSinkSettings, load_snowplow_tracker
+from otel_internal_events.sinks import SnowplowSinkSettings, TrackedEvent, load_snowplow_tracker, pseudonymize
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENT = "create_merge_request"
@@ -149,10 +152,16 @@ def run_bare_tracker(url: str, count: int) -> float:
     emitter = tracker_module.Emitter(url, batch_size=50, session=requests.Session())
     tracker = tracker_module.Tracker(namespace="gl", emitters=emitter, app_id="otel-internal-events")
     sdj, structured = tracker_module.SelfDescribingJson, tracker_module.StructuredEvent
+    keyed = hmac.new(SECRET.encode(), digestmod=hashlib.sha256)
+    # the standard context as the exporter sends it: GitLab's field set, the user id pseudonymised
+    sink = SnowplowSinkSettings(url, pseudonymization_secret=SECRET).build()
+    fields = list(sink.standard_context(TrackedEvent(EVENT, 0)))
+    sink.close()
     start = time.perf_counter()
     for i in range(count):
-        standard = {"environment": "production", "source": "bench", "extra": {}, "user_id": str(i % 5000)}
-        standard |= {"project_id": i % 50, "namespace_id": 1000 + i % 10}
+        standard = dict.fromkeys(fields) | {"environment": "production", "source": "bench", "extra": {}}
+        standard |= {"user_id": pseudonymize(i % 5000, keyed), "project_id": i % 50, "namespace_id": 1000 + i % 10}
+        standard["context_generated_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
         ping = {"data_source": "redis_hll", "event_name": EVENT}
         tracker.track(
             structured(
