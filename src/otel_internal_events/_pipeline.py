@@ -31,7 +31,7 @@ from .recording import EventRecorder
 from .sinks import RedisCounterSink, SnowplowSinkSettings
 from .tracking import Tracker
 
-__all__ = ["Runtime", "configure", "current", "shutdown"]
+__all__ = ["Runtime", "configure", "configured", "current", "disabled_reason", "shutdown"]
 
 _log = logging.getLogger("otel_internal_events")
 _GLOB_SPECIAL = str.maketrans({c: "\\" + c for c in "*?[]\\"})
@@ -267,6 +267,16 @@ def configure(
     if previous is not None:
         previous.shutdown()
     return runtime
+
+
+def configured() -> Runtime | None:
+    """The current runtime if one is configured; never configures one."""
+    return _current
+
+
+def disabled_reason() -> str | None:
+    """Why tracking is off, when the automatic configuration failed (production mode); else None."""
+    return _disabled_reason
 
 
 def current() -> Runtime | None:

@@ -121,7 +121,7 @@ class Session:
 
     def registry(self) -> DefinitionRegistry:
         """The definitions matchers are checked against; loading them starts no pipeline."""
-        runtime = _pipeline._current
+        runtime = _pipeline.configured()
         if runtime is not None:
             return runtime.registry
         if not self.owning:
@@ -133,7 +133,7 @@ class Session:
     def runtime(self) -> _pipeline.Runtime:
         """The current pipeline, capturing; configured by this session if there is none."""
         __tracebackhide__ = True
-        runtime = _pipeline._current
+        runtime = _pipeline.configured()
         if runtime is None:
             if self.owning:
                 self._check_nothing_was_lost()
@@ -148,7 +148,7 @@ class Session:
 
     def _check_nothing_was_lost(self) -> None:
         __tracebackhide__ = True
-        reason = _pipeline._disabled_reason
+        reason = _pipeline.disabled_reason()
         if reason is not None and self._scope is not None and self._scope.disabled_reason is None:
             raise RuntimeError(
                 "this test tracked internal events before its first matcher, and the pipeline that "
@@ -212,7 +212,7 @@ class Session:
             )
         with self._lock:
             self._sinks.clear()
-        current = _pipeline._current
+        current = _pipeline.configured()
         if current is not None and any(current is runtime for runtime in self._owned):
             _pipeline.shutdown(FLUSH_TIMEOUT_MILLIS)
         for runtime in self._owned:
