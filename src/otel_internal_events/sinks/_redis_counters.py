@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..definitions import DefinitionRegistry
@@ -138,11 +138,7 @@ class RedisCounterSink:
             plan.refused_events = sum(1 for event in events if refused.intersection(self._keys_written(event)))
         return plan
 
-    def _keys_written(self, event: TrackedEvent) -> Iterator[str]:
-        """The keys a write of ``event`` touches (its rules whose filter it passes)."""
-        day = event.timestamp_ns // NS_PER_DAY
-        for matcher, key, _kind, _source, _weekly in self._step_cache.get((event.name, day)) or self._steps(
-            event.name, day
-        ):
-            if matcher is None or matcher(event.properties):
-                yield key
+    def _keys_written(self, event: TrackedEvent) -> set[str]:
+        """The keys a write of ``event`` alone touches (the same rules as :meth:`plan`)."""
+        plan = self.plan((event,))
+        return {*plan.unique, *plan.totals, *plan.sums}
