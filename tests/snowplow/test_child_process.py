@@ -3,11 +3,13 @@ stopped by shutdown, and does not outlive the process that started it."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import uuid
 from collections.abc import Callable
@@ -17,7 +19,7 @@ from typing import Any
 import pytest
 
 import otel_internal_events as oie
-from otel_internal_events.exporters._snowplow_child import event_id
+from otel_internal_events.exporters._snowplow_child import ProgressBoard, Settled, event_id
 
 from ._helpers import SECRET, Micro, ScriptedCollector, wait_until
 
@@ -201,3 +203,24 @@ def test_event_ids_are_version_4_uuids_given_by_the_batch_base_and_the_index() -
     assert event_id(base, 17) == ids[17]
     assert not set(ids) & {event_id(base ^ (1 << 100), index) for index in range(4096)}
     assert event_id((1 << 128) - 1, 1) == str(uuid.UUID(int=0, version=4))  # wraps, still a version 4 UUID
+
+
+def test_without_a_shared_memory_file_the_child_still_delivers(
+    configure_snowplow: Callable[..., Any], snowplow_micro: Micro, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_memory_file(*args: Any) -> int:
+        raise OSError(errno.EMFILE, "no memory file here")
+
+    monkeypatch.setattr(os, "memfd_create", no_memory_file, raising=False)
+    monkeypatch.setattr(tempfile, "mkstemp", no_memory_file)
+    board = ProgressBoard.create()
+    assert board.fileno() == -1  # a board of this process only
+    board.write(Settled(3, 2, 1, 1, 0, 1))
+    assert board.read() == Settled(3, 2, 1, 1, 0, 1)
+    board.close()
+
+    exporter = configure_snowplow().snowplow_exporter
+    track(range(3))
+    assert oie.flush(10_000)
+    assert snowplow_micro.all() == {"total": 3, "good": 3, "bad": 0}
+    assert exporter.stats["delivered"] == 3

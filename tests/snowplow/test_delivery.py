@@ -278,7 +278,7 @@ def test_the_emitter_reports_each_settled_prefix_and_stops_at_a_transient_failur
     payloads = [{"e": "se", "eid": str(i)} for i in range(8)]
     progress: list[int] = []
 
-    result = emitter.send(payloads, progress.append)
+    result = emitter.send(payloads, lambda sent: progress.append(sent.done))
     emitter.close()
 
     # [0,1] 200; [2,3] 413, split: [2] 200, [3] 400 (refused: done, not retried); [4,5] 500: stop

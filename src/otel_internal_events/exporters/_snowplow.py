@@ -18,8 +18,13 @@ them in collector-sized requests and answers, and waits for the answer with the 
   only the rest is sent again, and a partial success is not sent twice. Each event's id comes
   from a random base drawn for its batch, and its device time is the batch's: an event sent
   again (the request a dying child had in flight) is the same event, which Snowplow's
-  deduplication recognises. When the processor gives up,
-  :meth:`SnowplowExporter.undelivered` tells it how many records to count as failed.
+  deduplication recognises.
+
+Every record of a batch is counted once, when it is settled: delivered (in :attr:`stats`),
+refused by the collector (``reason=rejected``) or impossible to build (``reason=invalid_event``);
+when the processor gives up on a batch, :meth:`SnowplowExporter.undelivered` tells it how many
+were never settled (``reason=retries_exhausted``), and a late answer for that batch adds no
+failure again.
 
 The child is started on the first export (``python -c``: a fresh interpreter, safe to start
 from a threaded process, which neither re-runs the host's ``__main__`` nor needs
@@ -48,11 +53,11 @@ from opentelemetry.metrics import Meter
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
 from .._once import LogOnce
-from ..conventions import SEND_SNOWPLOW
+from ..conventions import EVENT_NAME, SEND_SNOWPLOW
 from ..sinks import NO_SECRET_WARNING, SnowplowSinkSettings, require_snowplow_tracker
 from ._processor import failed_counter
 from ._redis import plain_attributes
-from ._snowplow_child import Answer, Export, ProgressBoard, Records, command
+from ._snowplow_child import Answer, Export, ProgressBoard, Records, Settled, command
 
 __all__ = ["SnowplowExporter"]
 
@@ -68,7 +73,7 @@ class _ChildLost(Exception):
 class _Batch:
     """A batch being exported: what is sent of it, and how much of it is done."""
 
-    __slots__ = ("created_ms", "done", "id", "id_base", "offset", "records", "seq", "source")
+    __slots__ = ("abandoned", "created_ms", "done", "id", "id_base", "offset", "records", "seq", "source")
 
     def __init__(self, source: Sequence[Any], batch_id: int, records: Records) -> None:
         self.source = source
@@ -81,6 +86,8 @@ class _Batch:
         #: The last export message sent for it, and the offset that message started at.
         self.seq = 0
         self.offset = 0
+        #: The processor gave up on it: what it did not settle is counted as failed already.
+        self.abandoned = False
 
 
 class _Child:
@@ -92,11 +99,11 @@ class _Child:
         self.process = process
         self.connection = connection
         self.board = board
-        #: ``(seq, done)`` read off the board once the child is stopped.
-        self.last_progress = (0, 0)
         self.pid = pid
         #: Export messages sent and not answered yet (their answer came after the wait ended).
         self.outstanding = 0
+        #: The last export message answered.
+        self.answered = 0
 
 
 class SnowplowExporter(LogRecordExporter):
@@ -173,16 +180,25 @@ class SnowplowExporter(LogRecordExporter):
             return LogRecordExportResult.FAILURE
 
     def undelivered(self, batch: Sequence[Any]) -> int:
-        """How many records of ``batch``, whose last export failed, are not delivered yet.
+        """How many records of ``batch``, whose last export failed, are not settled yet.
 
-        The processor counts these as failed when it gives up on the batch; records already
-        delivered, refused (counted as rejected) or not meant for Snowplow are not among them.
+        The processor counts these as failed when it gives up on the batch; records delivered,
+        refused by the collector or invalid (each counted under its own reason) or not meant
+        for Snowplow are not among them. An answer already waiting is taken first. A later
+        answer for the batch still counts its deliveries, but no failure again.
         """
         with self._lock:
             current = self._batch
-            if current is not None and current.source is batch:
-                return current.records.size - current.done
-            return _compact(batch).size
+            if current is None or current.source is not batch:
+                return _compact(batch).size
+            child = self._child
+            if child is not None and child.outstanding:
+                try:
+                    self._settle(child, time.monotonic())  # what is there, without waiting
+                except _ChildLost as exc:
+                    self._lost(child, str(exc))
+            current.abandoned = True
+            return current.records.size - current.done
 
     def _deliver(self, batch: _Batch) -> bool:
         """Send what is left of ``batch`` to the child and wait for its answer; True when the batch is done."""
@@ -234,7 +250,7 @@ class SnowplowExporter(LogRecordExporter):
         return True
 
     def _receive(self, child: _Child, deadline: float) -> Answer | None:
-        """The next answer of ``child``, applied to the stats and to its batch; None at ``deadline``."""
+        """The next answer of ``child``, counted; None at ``deadline``."""
         connection = child.connection
         try:
             if not connection.poll(max(0.0, deadline - time.monotonic())):
@@ -244,43 +260,66 @@ class SnowplowExporter(LogRecordExporter):
             raise _ChildLost(f"the export process {child.pid} is gone ({exc!r})") from None
         if not isinstance(answer, Answer):
             raise _ChildLost(f"unexpected message from the export process: {answer!r}")
-        child.outstanding -= 1
-        self._progress(answer.seq, answer.done)
-        self._apply(answer)
+        self._take_answer(child, answer)
         return answer
 
-    def _progress(self, seq: int, done: int) -> None:
-        """Export ``seq`` has its first ``done`` records done with: so has its batch, from where it started."""
-        batch = self._batch
-        if batch is not None and batch.seq == seq:
-            batch.done = max(batch.done, batch.offset + done)
+    def _take_answer(self, child: _Child, answer: Answer) -> None:
+        child.outstanding -= 1
+        child.answered = max(child.answered, answer.seq)
+        self._stats["transient_failures"] += answer.transient_failures
+        rejected = sum(events for _status, events in answer.rejected)
+        status = answer.rejected[0][0] if answer.rejected else None
+        settled = Settled(answer.seq, answer.done, answer.delivered, rejected, answer.invalid, answer.requests)
+        self._count(settled, status, answer.invalid_example)
 
-    def _apply(self, answer: Answer) -> None:
+    def _count(self, settled: Settled, rejected_status: int | None, invalid_example: str | None) -> None:
+        """Count what export ``settled.seq`` settled, and move its batch on.
+
+        The failure counters count it only for the batch in progress: the processor has
+        counted the records of a batch it gave up on already.
+        """
+        batch = self._batch
+        counted = batch is not None and batch.seq == settled.seq and not batch.abandoned
+        if batch is not None and batch.seq == settled.seq:
+            batch.done = max(batch.done, batch.offset + settled.done)
         stats = self._stats
-        stats["delivered"] += answer.delivered
-        stats["requests"] += answer.requests
-        stats["transient_failures"] += answer.transient_failures
-        if answer.invalid:
-            stats["invalid"] += answer.invalid
-            self._failed.add(answer.invalid, {**_ATTRIBUTES, "reason": "invalid_event"})
+        stats["delivered"] += settled.delivered
+        stats["requests"] += settled.requests
+        stats["invalid"] += settled.invalid
+        stats["rejected"] += settled.rejected
+        if settled.invalid and counted:
+            self._failed.add(settled.invalid, {**_ATTRIBUTES, "reason": "invalid_event"})
             self._once.warn(
                 "snowplow:invalid",
                 "internal events snowplow: %d event(s) could not be built, e.g. %s",
-                answer.invalid,
-                answer.invalid_example,
+                settled.invalid,
+                invalid_example,
             )
-        if answer.rejected:
-            count = sum(events for _status, events in answer.rejected)
-            status = answer.rejected[0][0]
-            stats["rejected"] += count
-            self._failed.add(count, {**_ATTRIBUTES, "reason": "rejected"})
+        if settled.rejected and counted:
+            self._failed.add(settled.rejected, {**_ATTRIBUTES, "reason": "rejected"})
             self._once.warn(
-                f"snowplow:rejected:{status}",
-                "internal events snowplow: the collector at %s refused %d event(s) with HTTP %d; not retried",
+                f"snowplow:rejected:{rejected_status}",
+                "internal events snowplow: the collector at %s refused %d event(s) (HTTP %s); not retried",
                 self.url,
-                count,
-                status,
+                settled.rejected,
+                rejected_status or "status unknown",
             )
+
+    def _collect_remains(self, child: _Child) -> None:
+        """Count what a stopped child settled that the parent has not heard of: the answers
+        left in the pipe, then, for an export it never answered, its progress board."""
+        connection = child.connection
+        try:
+            while child.outstanding and connection.poll(0):
+                message = connection.recv()
+                if isinstance(message, Answer):
+                    self._take_answer(child, message)
+        except (EOFError, OSError):
+            pass
+        settled = child.board.read()
+        if settled.seq > child.answered:
+            child.answered = settled.seq
+            self._count(settled, None, None)
 
     def _warn_timeout(self) -> None:
         self._once.warn(
@@ -292,16 +331,11 @@ class SnowplowExporter(LogRecordExporter):
     def _start(self) -> _Child:
         """Start a child process and hand it the sink's settings; raises :class:`_ChildLost`."""
         ours, theirs = multiprocessing.Pipe()
-        try:
-            board = ProgressBoard.create()
-        except OSError as exc:
-            ours.close()
-            theirs.close()
-            raise _ChildLost(f"cannot start the export process ({exc!r})") from None
+        board = ProgressBoard.create()
         try:
             process = subprocess.Popen(
                 command(multiprocessing.spawn.get_executable() or "", theirs.fileno(), board.fileno()),
-                pass_fds=(theirs.fileno(), board.fileno()),
+                pass_fds=tuple(fd for fd in (theirs.fileno(), board.fileno()) if fd >= 0),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
             )
@@ -319,12 +353,15 @@ class SnowplowExporter(LogRecordExporter):
             kind, value = ours.recv()
         except (EOFError, OSError, ValueError, TypeError) as exc:
             _stop_process(child, 1.0)
+            _close(child)
             raise _ChildLost(f"the export process failed to start ({exc!r})") from None
         except _ChildLost:
             _stop_process(child, 1.0)
+            _close(child)
             raise
         if kind != "ready":
             _stop_process(child, 1.0)
+            _close(child)
             raise _ChildLost(f"the export process could not build the sink: {value}")
         child.pid = value
         return child
@@ -337,7 +374,8 @@ class SnowplowExporter(LogRecordExporter):
         )
         if child is not None:
             _stop_process(child, 1.0)
-            self._progress(*child.last_progress)  # how far it got with the export it had
+            self._collect_remains(child)  # how far it got with the export it had
+            _close(child)
         self._child = None
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
@@ -365,6 +403,8 @@ class SnowplowExporter(LogRecordExporter):
             except (_ChildLost, OSError):
                 pass
             _stop_process(child, max(0.0, deadline - time.monotonic()))
+            self._collect_remains(child)
+            _close(child)
         finally:
             self._lock.release()
 
@@ -373,7 +413,11 @@ def _compact(batch: Sequence[Any]) -> Records:
     """What the child needs of the records to send to Snowplow; records not for Snowplow are left out."""
     logs = [item.log_record for item in batch]
     attributes = [plain_attributes(record) for record in logs]
-    keep = [i for i, attrs in enumerate(attributes) if attrs and attrs.get(SEND_SNOWPLOW) is not False]
+    keep = [
+        i
+        for i, (record, attrs) in enumerate(zip(logs, attributes, strict=True))
+        if attrs and (record.event_name or EVENT_NAME in attrs) and attrs.get(SEND_SNOWPLOW) is not False
+    ]
     if len(keep) < len(logs):
         logs = [logs[i] for i in keep]
         attributes = [attributes[i] for i in keep]
@@ -386,8 +430,7 @@ def _compact(batch: Sequence[Any]) -> Records:
 
 
 def _stop_process(child: _Child, timeout_s: float) -> None:
-    """Wait up to ``timeout_s`` for the child to exit, then terminate (and if need be kill) it;
-    close its pipe and its board, keeping what the board said last."""
+    """Wait up to ``timeout_s`` for the child to exit, then terminate (and if need be kill) it."""
     process = child.process
     try:
         process.wait(timeout_s)
@@ -398,7 +441,9 @@ def _stop_process(child: _Child, timeout_s: float) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(2.0)
-    finally:
-        child.connection.close()
-        child.last_progress = child.board.read()
-        child.board.close()
+
+
+def _close(child: _Child) -> None:
+    """Close the parent's end of a stopped child's pipe, and its board."""
+    child.connection.close()
+    child.board.close()

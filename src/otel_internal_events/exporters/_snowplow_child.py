@@ -7,8 +7,9 @@ end of a ``multiprocessing.connection`` pair, and talks to it in messages:
   answers ``("ready", pid)``, or ``("error", text)`` and exits;
 * then :class:`Export` messages, each answered by an :class:`Answer`; the :class:`Records` in
   them are decoded here. After each request that settles part of an export, the child writes
-  ``(seq, done)`` into a small memory region shared with the parent (:class:`ProgressBoard`):
-  if the child dies mid-export, the parent reads there how much of it was done. (A message
+  what is settled (:class:`Settled`) into a small memory region shared with the parent
+  (:class:`ProgressBoard`): if the child dies mid-export, the parent reads there how much of
+  it was done, and counts it. (A message
   per request would wake the parent's export thread each time, and that thread shares the
   host's GIL.)
 * ``("stop",)``, or the end of the pipe (the parent is gone), ends the process.
@@ -20,6 +21,7 @@ transient failure the parent sends the batch again from the first record not don
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import logging
 import mmap
@@ -32,9 +34,9 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
 
-from ..sinks import Payload, SnowplowSink, SnowplowSinkSettings, event_from_attributes
+from ..sinks import Payload, SendResult, SnowplowSink, SnowplowSinkSettings, event_from_attributes
 
-__all__ = ["Answer", "Export", "ProgressBoard", "Records", "command", "event_id", "main"]
+__all__ = ["Answer", "Export", "ProgressBoard", "Records", "Settled", "command", "event_id", "main"]
 
 #: How much lower than the host's the export process's scheduling priority is.
 _NICENESS = 10
@@ -75,63 +77,96 @@ class Export(NamedTuple):
     records: Records
 
 
-class ProgressBoard:
-    """``(seq, done)`` of the export in progress, in 16 bytes of memory shared by parent and child.
+class Settled(NamedTuple):
+    """What an export has settled so far: its first ``done`` records, of which ``delivered``
+    were delivered, ``rejected`` refused for good by the collector and ``invalid`` could not be
+    built; and the ``requests`` it made. Every record of a batch is counted once, when it is
+    settled (the processor counts the ones never settled when it gives up)."""
 
-    The parent creates it (:meth:`create`, an unlinked temporary file) and passes its file
-    descriptor to the child (:meth:`open`). Only the child writes; the parent reads after the
-    child is gone, so a read never sees half a write.
+    seq: int
+    done: int
+    delivered: int
+    rejected: int
+    invalid: int
+    requests: int
+
+
+class ProgressBoard:
+    """The :class:`Settled` of the export in progress, in a few bytes of memory shared by parent and child.
+
+    The parent creates it (:meth:`create`: an anonymous memory file where the system has them,
+    else an unlinked temporary file) and passes its file descriptor to the child
+    (:meth:`open`). Only the child writes; the parent reads after the child is gone, so a read
+    never sees half a write.
     """
 
-    _FORMAT = "<QQ"
+    _FORMAT = "<6Q"
     _SIZE = struct.calcsize(_FORMAT)
 
-    def __init__(self, memory: mmap.mmap, file: Any = None) -> None:
+    def __init__(self, memory: mmap.mmap, fd: int | None = None) -> None:
         self._memory = memory
-        self._file = file
+        self._fd = fd
 
     @classmethod
     def create(cls) -> ProgressBoard:
-        file = tempfile.TemporaryFile()  # noqa: SIM115 - open as long as the board: its child maps it
-        os.ftruncate(file.fileno(), cls._SIZE)
-        return cls(mmap.mmap(file.fileno(), cls._SIZE), file)
+        """A zeroed board. Where no memory file can be made (say, no writable temporary
+        directory on a system without anonymous memory files), a board of this process
+        only: a child that dies mid-export then has its whole export sent again."""
+        try:
+            if hasattr(os, "memfd_create"):
+                fd = os.memfd_create("otel-internal-events-progress", os.MFD_CLOEXEC)
+            else:  # pragma: no cover - macOS and other systems without memfd
+                fd, path = tempfile.mkstemp(prefix="otel-internal-events-")
+                os.unlink(path)
+        except OSError:
+            return cls(mmap.mmap(-1, cls._SIZE))
+        try:
+            os.write(fd, bytes(cls._SIZE))  # written, not sparse: a later write cannot fail for space
+            return cls(mmap.mmap(fd, cls._SIZE), fd)
+        except OSError:
+            os.close(fd)
+            return cls(mmap.mmap(-1, cls._SIZE))
 
     @classmethod
     def open(cls, fd: int) -> ProgressBoard:
+        """The board behind ``fd`` (closed here), or one of this process only for ``fd`` -1."""
+        if fd < 0:
+            return cls(mmap.mmap(-1, cls._SIZE))
         memory = mmap.mmap(fd, cls._SIZE)
         os.close(fd)
         return cls(memory)
 
     def fileno(self) -> int:
-        assert self._file is not None, "only the creator has the file"
-        return int(self._file.fileno())
+        """The file to hand the child, or -1 for a board of this process only."""
+        return -1 if self._fd is None else self._fd
 
-    def write(self, seq: int, done: int) -> None:
-        struct.pack_into(self._FORMAT, self._memory, 0, seq, done)
+    def write(self, settled: Settled) -> None:
+        struct.pack_into(self._FORMAT, self._memory, 0, *settled)
 
-    def read(self) -> tuple[int, int]:
-        seq, done = struct.unpack_from(self._FORMAT, self._memory)
-        return seq, done
+    def read(self) -> Settled:
+        return Settled(*struct.unpack_from(self._FORMAT, self._memory))
 
     def close(self) -> None:
         self._memory.close()
-        if self._file is not None:
-            self._file.close()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 class Answer(NamedTuple):
-    """The child's answer to one export message: the outcome and what to add to the stats."""
+    """The child's answer to one export message: the outcome and what it settled (see :class:`Settled`)."""
 
     seq: int
     ok: bool
     pid: int
-    #: How many leading records of the export are done with (delivered, refused or invalid).
+    #: How many leading records of the export are settled.
     done: int = 0
     delivered: int = 0
     requests: int = 0
     transient_failures: int = 0
     #: (HTTP status, events) of each request the collector refused for good.
     rejected: tuple[tuple[int, int], ...] = ()
+    #: Settled records that could not be built.
     invalid: int = 0
     #: ``name: repr(exception)`` of the first event that could not be built.
     invalid_example: str | None = None
@@ -148,9 +183,10 @@ _UUID_MASK = (1 << 128) - 1
 
 
 class _Plan:
-    """The payloads built for an export, and the index (in the export's records) of each one's record."""
+    """The payloads built for an export, the index (in the export's records) of each one's
+    record, and the indices of the records that could not be built."""
 
-    __slots__ = ("batch_id", "count", "indices", "offset", "payloads")
+    __slots__ = ("batch_id", "count", "indices", "invalid", "offset", "payloads")
 
     def __init__(self, batch_id: int, offset: int, count: int) -> None:
         self.batch_id = batch_id
@@ -159,11 +195,16 @@ class _Plan:
         self.count = count
         self.payloads: list[Payload] = []
         self.indices: list[int] = []
+        self.invalid: list[int] = []
 
     def done_records(self, done_payloads: int) -> int:
-        """How many leading records are done when the first ``done_payloads`` payloads are
-        (records that gave no payload count as done once the payloads before them are)."""
+        """How many leading records are settled when the first ``done_payloads`` payloads are
+        (records that gave no payload are settled once the payloads before them are)."""
         return self.indices[done_payloads] if done_payloads < len(self.indices) else self.count
+
+    def invalid_before(self, records: int) -> int:
+        """How many of the first ``records`` records could not be built."""
+        return bisect.bisect_left(self.invalid, records)
 
     def rest(self, done_payloads: int) -> _Plan:
         """What is left after the first ``done_payloads`` payloads, as a plan from the next record on."""
@@ -171,6 +212,7 @@ class _Plan:
         rest = _Plan(self.batch_id, self.offset + done, self.count - done)
         rest.payloads = self.payloads[done_payloads:]
         rest.indices = [index - done for index in self.indices[done_payloads:]]
+        rest.invalid = [index - done for index in self.invalid if index >= done]
         return rest
 
 
@@ -188,38 +230,46 @@ class BatchSender:
         self._pid = os.getpid()
         self._pending: _Plan | None = None
 
-    def export(self, message: Export, progress: Callable[[int, int], None] | None = None) -> Answer:
-        """Send the message's records; ``progress(seq, done)`` after each request that settles some."""
-        invalid = 0
+    def export(self, message: Export, progress: Callable[[Settled], None] | None = None) -> Answer:
+        """Send the message's records; ``progress(settled)`` after each request that settles some."""
         example = None
         plan = self._pending
         if plan is None or (plan.batch_id, plan.offset) != (message.batch_id, message.offset):
             plan, failed = self._build(message)
-            if failed:
-                invalid = len(failed)
-                example = failed[0]
+            example = failed[0] if failed else None
         self._pending = None
         seq = message.seq
         if not plan.payloads:
+            invalid = len(plan.invalid)
             return Answer(seq, True, self._pid, done=plan.count, invalid=invalid, invalid_example=example)
+        last = SendResult()  # what the requests made so far settled
 
-        def report(done_payloads: int) -> None:
+        def report(sent: SendResult) -> None:
+            last.done, last.delivered, last.requests = sent.done, sent.delivered, sent.requests
+            last.rejected = list(sent.rejected)
             if progress is not None:
-                progress(seq, plan.done_records(done_payloads))
+                done = plan.done_records(sent.done)
+                rejected = sum(events for _status, events in sent.rejected)
+                progress(Settled(seq, done, sent.delivered, rejected, plan.invalid_before(done), sent.requests))
 
-        result = self._sink.send(plan.payloads, report)
+        try:
+            result = self._sink.send(plan.payloads, report)
+        except Exception as exc:  # keep what the requests made so far settled; the rest is retried
+            result = last
+            result.unsent, result.error = plan.payloads[last.done :], repr(exc)
         if result.unsent:
             self._pending = plan.rest(result.done)
+        done = plan.done_records(result.done)
         return Answer(
             seq,
             not result.unsent,
             self._pid,
-            done=plan.done_records(result.done),
+            done=done,
             delivered=result.delivered,
             requests=result.requests,
             transient_failures=1 if result.unsent else 0,
             rejected=tuple(result.rejected),
-            invalid=invalid,
+            invalid=plan.invalid_before(done),
             invalid_example=example,
             error=result.error,
         )
@@ -232,10 +282,10 @@ class BatchSender:
         sink, base, created_ms = self._sink, message.id_base, message.created_ms
         rows = zip(records.names, records.timestamps, records.trace_ids, records.attributes, strict=True)
         for index, (name, timestamp, trace_id, attributes) in enumerate(rows):
-            event = event_from_attributes(name, attributes, timestamp)
-            if event is None or not event.send_snowplow:
-                continue
             try:
+                event = event_from_attributes(name, attributes, timestamp)
+                if event is None or not event.send_snowplow:  # the parent sends none of these
+                    raise ValueError("not an internal event for Snowplow")
                 payload = sink.payload(
                     event,
                     correlation_id=f"{trace_id:032x}" if trace_id else None,
@@ -243,7 +293,8 @@ class BatchSender:
                     created_ms=created_ms,
                 )
             except Exception as exc:  # one malformed event must not hold back the batch
-                failed.append(f"{event.name}: {exc!r}")
+                failed.append(f"{name}: {exc!r}")
+                plan.invalid.append(index)
                 continue
             plan.payloads.append(payload)
             plan.indices.append(index)

@@ -217,7 +217,7 @@ class SnowplowSink:
             true_timestamp=event.timestamp_ns // 1_000_000,
         )
 
-    def send(self, payloads: list[Payload], progress: Callable[[int], None] | None = None) -> SendResult:
+    def send(self, payloads: list[Payload], progress: Callable[[SendResult], None] | None = None) -> SendResult:
         """Deliver built payloads; see :meth:`SnowplowEmitter.send`."""
         return self._emitter.send(payloads, progress)
 

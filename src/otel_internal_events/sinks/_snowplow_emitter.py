@@ -106,12 +106,12 @@ class SnowplowEmitter:
         session.proxies.update(self._proxies)
         return session
 
-    def send(self, payloads: list[Payload], progress: Callable[[int], None] | None = None) -> SendResult:
+    def send(self, payloads: list[Payload], progress: Callable[[SendResult], None] | None = None) -> SendResult:
         """Send ``payloads`` in order; stop at the first transient failure (see the module docstring).
 
         Requests go out one at a time and in order, so what is done at any moment is a prefix of
         ``payloads``: after each request that settles a batch (delivered or refused for good),
-        ``progress`` is called with the length of that prefix.
+        ``progress`` is called with the result so far (its ``done`` is the length of that prefix).
         """
         result = SendResult()
         size = self.batch_size
@@ -134,7 +134,7 @@ class SnowplowEmitter:
                 result.rejected.append((status, len(batch)))
             result.done += len(batch)
             if progress is not None:
-                progress(result.done)
+                progress(result)
         return result
 
     def _post(self, batch: list[Payload]) -> tuple[int, str | None]:
