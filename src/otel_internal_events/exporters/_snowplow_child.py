@@ -186,7 +186,7 @@ class _Plan:
     """The payloads built for an export, the index (in the export's records) of each one's
     record, and the indices of the records that could not be built."""
 
-    __slots__ = ("batch_id", "count", "indices", "invalid", "offset", "payloads")
+    __slots__ = ("batch_id", "count", "indices", "invalid", "invalid_example", "offset", "payloads")
 
     def __init__(self, batch_id: int, offset: int, count: int) -> None:
         self.batch_id = batch_id
@@ -196,6 +196,8 @@ class _Plan:
         self.payloads: list[Payload] = []
         self.indices: list[int] = []
         self.invalid: list[int] = []
+        #: ``name: repr(error)`` of the first record that could not be built.
+        self.invalid_example: str | None = None
 
     def done_records(self, done_payloads: int) -> int:
         """How many leading records are settled when the first ``done_payloads`` payloads are
@@ -213,6 +215,7 @@ class _Plan:
         rest.payloads = self.payloads[done_payloads:]
         rest.indices = [index - done for index in self.indices[done_payloads:]]
         rest.invalid = [index - done for index in self.invalid if index >= done]
+        rest.invalid_example = self.invalid_example
         return rest
 
 
@@ -232,16 +235,14 @@ class BatchSender:
 
     def export(self, message: Export, progress: Callable[[Settled], None] | None = None) -> Answer:
         """Send the message's records; ``progress(settled)`` after each request that settles some."""
-        example = None
         plan = self._pending
         if plan is None or (plan.batch_id, plan.offset) != (message.batch_id, message.offset):
-            plan, failed = self._build(message)
-            example = failed[0] if failed else None
+            plan = self._build(message)
         self._pending = None
         seq = message.seq
         if not plan.payloads:
             invalid = len(plan.invalid)
-            return Answer(seq, True, self._pid, done=plan.count, invalid=invalid, invalid_example=example)
+            return Answer(seq, True, self._pid, done=plan.count, invalid=invalid, invalid_example=plan.invalid_example)
         last = SendResult()  # what the requests made so far settled
 
         def report(sent: SendResult) -> None:
@@ -270,15 +271,14 @@ class BatchSender:
             transient_failures=1 if result.unsent else 0,
             rejected=tuple(result.rejected),
             invalid=plan.invalid_before(done),
-            invalid_example=example,
+            invalid_example=plan.invalid_example,
             error=result.error,
         )
 
-    def _build(self, message: Export) -> tuple[_Plan, list[str]]:
-        """The payloads of the message's records, and ``name: repr(error)`` of each that failed."""
+    def _build(self, message: Export) -> _Plan:
+        """The payloads of the message's records, and which of them could not be built."""
         records = message.records
         plan = _Plan(message.batch_id, message.offset, records.size)
-        failed: list[str] = []
         sink, base, created_ms = self._sink, message.id_base, message.created_ms
         rows = zip(records.names, records.timestamps, records.trace_ids, records.attributes, strict=True)
         for index, (name, timestamp, trace_id, attributes) in enumerate(rows):
@@ -293,12 +293,13 @@ class BatchSender:
                     created_ms=created_ms,
                 )
             except Exception as exc:  # one malformed event must not hold back the batch
-                failed.append(f"{name}: {exc!r}")
+                if plan.invalid_example is None:
+                    plan.invalid_example = f"{name}: {exc!r}"
                 plan.invalid.append(index)
                 continue
             plan.payloads.append(payload)
             plan.indices.append(index)
-        return plan, failed
+        return plan
 
 
 def command(executable: str, fd: int, progress_fd: int) -> list[str]:
