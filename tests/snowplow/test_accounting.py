@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import struct
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -19,8 +20,9 @@ import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 
 from otel_internal_events.exporters import AnalyticsLogRecordProcessor, SnowplowExporter
+from otel_internal_events.exporters import _snowplow as snowplow_exporter_module
 from otel_internal_events.exporters._snowplow import _compact
-from otel_internal_events.exporters._snowplow_child import BatchSender, Export, Settled, event_id
+from otel_internal_events.exporters._snowplow_child import BatchSender, Export, ProgressBoard, Settled, event_id
 from otel_internal_events.sinks import SnowplowSinkSettings
 
 from ._helpers import SECRET, ScriptedCollector
@@ -174,3 +176,58 @@ def test_an_unexpected_error_while_sending_keeps_what_was_settled_and_the_rest_f
         [event_id(12345, 2), event_id(12345, 3)],
     ]
     sink.close()
+
+
+def test_what_the_child_settled_before_the_processor_gave_up_is_not_counted_as_given_up(
+    pipeline: Callable[..., Pipeline], scripted_collector: Callable[..., ScriptedCollector]
+) -> None:
+    hold = threading.Event()
+    collector = scripted_collector([200], hold=hold, hold_from=1)  # the first request goes through, the second waits
+    under_test = pipeline(collector.url, timeout_millis=300, retry_timeout_millis=100)
+
+    under_test.processor.enqueue_unit([record(user) for user in range(4)])
+    assert under_test.processor.force_flush(10_000) is False  # gave up while the second request waited
+    assert under_test.failed() == {"retries_exhausted": 2}  # not 4: the first two were delivered
+    assert under_test.exporter.stats["delivered"] == 2  # read off the progress board
+
+    hold.set()
+    under_test.processor.on_emit(record(9))
+    assert under_test.processor.force_flush(10_000)
+    assert under_test.exporter.stats["delivered"] == 5  # the late answer adds its two, once
+    assert under_test.failed() == {"retries_exhausted": 2}
+
+
+def test_a_board_write_cut_off_by_the_childs_death_is_not_read() -> None:
+    board = ProgressBoard.create()
+    board.write(Settled(1, 4, 4, 0, 0, 2))
+    assert board.read() == Settled(1, 4, 4, 0, 0, 2)
+    writing = struct.Struct("<Q")
+    writing.pack_into(board._memory, 0, 3)  # the next write began (an odd version) and never ended
+    assert board.read() is None
+    board.close()
+
+
+def test_a_shutdown_while_the_child_starts_leaves_no_child_behind(
+    pipeline: Callable[..., Pipeline],
+    scripted_collector: Callable[..., ScriptedCollector],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    collector = scripted_collector([200])
+    started = threading.Event()
+    real_command = snowplow_exporter_module.command
+
+    def slow_start(executable: str, fd: int, progress_fd: int) -> list[str]:
+        started.set()
+        argv = real_command(executable, fd, progress_fd)
+        return [*argv[:2], "import time; time.sleep(2)\n" + argv[2]]
+
+    monkeypatch.setattr(snowplow_exporter_module, "command", slow_start)
+    under_test = pipeline(collector.url, retry_timeout_millis=500)
+    under_test.processor.enqueue_unit([record(1), record(2)])
+    assert started.wait(10)
+
+    under_test.exporter.shutdown()  # the export thread is still waiting for the child to start
+    under_test.processor.force_flush(10_000)
+    assert under_test.exporter.child_pid is None
+    assert collector.requests == 0
+    assert under_test.failed() == {"retries_exhausted": 2}

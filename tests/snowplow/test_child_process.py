@@ -208,7 +208,7 @@ def test_event_ids_are_version_4_uuids_given_by_the_batch_base_and_the_index() -
 def test_without_a_shared_memory_file_the_child_still_delivers(
     configure_snowplow: Callable[..., Any], snowplow_micro: Micro, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def no_memory_file(*args: Any) -> int:
+    def no_memory_file(*args: Any, **kwargs: Any) -> int:
         raise OSError(errno.EMFILE, "no memory file here")
 
     monkeypatch.setattr(os, "memfd_create", no_memory_file, raising=False)

@@ -37,6 +37,7 @@ outlive this process. A forked copy of this process forgets the pipe and starts 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import multiprocessing.spawn
@@ -73,7 +74,7 @@ class _ChildLost(Exception):
 class _Batch:
     """A batch being exported: what is sent of it, and how much of it is done."""
 
-    __slots__ = ("abandoned", "created_ms", "done", "id", "id_base", "offset", "records", "seq", "source")
+    __slots__ = ("abandoned", "counted", "created_ms", "done", "id", "id_base", "offset", "records", "seq", "source")
 
     def __init__(self, source: Sequence[Any], batch_id: int, records: Records) -> None:
         self.source = source
@@ -88,6 +89,11 @@ class _Batch:
         self.offset = 0
         #: The processor gave up on it: what it did not settle is counted as failed already.
         self.abandoned = False
+        #: What has been counted of export ``seq`` so far (the board, then the answer, say more and more).
+        self.counted = _NOTHING
+
+
+_NOTHING = Settled(0, 0, 0, 0, 0, 0)
 
 
 class _Child:
@@ -102,8 +108,6 @@ class _Child:
         self.pid = pid
         #: Export messages sent and not answered yet (their answer came after the wait ended).
         self.outstanding = 0
-        #: The last export message answered.
-        self.answered = 0
 
 
 class SnowplowExporter(LogRecordExporter):
@@ -141,6 +145,8 @@ class SnowplowExporter(LogRecordExporter):
         self._child: _Child | None = None
         #: The batch of the last export, while it is not done (for a retry of it).
         self._batch: _Batch | None = None
+        #: The batch before, if the processor gave up on it (a late answer for it may come).
+        self._abandoned: _Batch | None = None
 
     @property
     def settings(self) -> SnowplowSinkSettings:
@@ -168,6 +174,8 @@ class SnowplowExporter(LogRecordExporter):
                 return LogRecordExportResult.FAILURE
             current = self._batch
             if current is None or current.source is not batch:  # not a retry: a new batch
+                if current is not None and current.abandoned:
+                    self._abandoned = current
                 records = _compact(batch)
                 if not records.size:
                     self._batch = None
@@ -194,7 +202,8 @@ class SnowplowExporter(LogRecordExporter):
             child = self._child
             if child is not None and child.outstanding:
                 try:
-                    self._settle(child, time.monotonic())  # what is there, without waiting
+                    if not self._settle(child, time.monotonic()):  # an answer there, without waiting
+                        self._count(child.board.read(), None, None)  # else what the child says so far
                 except _ChildLost as exc:
                     self._lost(child, str(exc))
             current.abandoned = True
@@ -209,6 +218,9 @@ class SnowplowExporter(LogRecordExporter):
         try:
             if child is None:
                 child = self._child = self._start()
+                if self._closed:  # shut down while it started
+                    self._lost(child, "the exporter was shut down")
+                    return False
             deadline = time.monotonic() + self._timeout_s
             if not self._settle(child, deadline):  # still busy with a batch it was given before
                 self._warn_timeout()
@@ -265,49 +277,62 @@ class SnowplowExporter(LogRecordExporter):
 
     def _take_answer(self, child: _Child, answer: Answer) -> None:
         child.outstanding -= 1
-        child.answered = max(child.answered, answer.seq)
         self._stats["transient_failures"] += answer.transient_failures
         rejected = sum(events for _status, events in answer.rejected)
         status = answer.rejected[0][0] if answer.rejected else None
         settled = Settled(answer.seq, answer.done, answer.delivered, rejected, answer.invalid, answer.requests)
         self._count(settled, status, answer.invalid_example)
 
-    def _count(self, settled: Settled, rejected_status: int | None, invalid_example: str | None) -> None:
-        """Count what export ``settled.seq`` settled, and move its batch on.
+    def _count(self, settled: Settled | None, rejected_status: int | None, invalid_example: str | None) -> None:
+        """Count what export ``settled.seq`` settled (beyond what was counted of it already), and
+        move its batch on; ``settled`` is an answer, or what a progress board said (None: unreadable).
 
         The failure counters count it only for the batch in progress: the processor has
         counted the records of a batch it gave up on already.
         """
-        batch = self._batch
-        counted = batch is not None and batch.seq == settled.seq and not batch.abandoned
-        if batch is not None and batch.seq == settled.seq:
-            batch.done = max(batch.done, batch.offset + settled.done)
+        if settled is None:
+            return
+        batch = next((b for b in (self._batch, self._abandoned) if b is not None and b.seq == settled.seq), None)
+        if batch is None:  # an export whose answer was counted, or a board from before it
+            return
+        if settled.done > batch.records.size - batch.offset:
+            return  # not this export's: a board cut off mid-write would say so
+        before = batch.counted if batch.counted.seq == settled.seq else _NOTHING
+        if settled.requests < before.requests:
+            return  # older news than what was counted (its figures only grow)
+        batch.counted = settled
+        batch.done = max(batch.done, batch.offset + settled.done)
+        delivered, rejected, invalid, requests = (
+            max(0, now - then) for now, then in zip(settled[2:], before[2:], strict=True)
+        )
         stats = self._stats
-        stats["delivered"] += settled.delivered
-        stats["requests"] += settled.requests
-        stats["invalid"] += settled.invalid
-        stats["rejected"] += settled.rejected
-        if settled.invalid and counted:
-            self._failed.add(settled.invalid, {**_ATTRIBUTES, "reason": "invalid_event"})
+        stats["delivered"] += delivered
+        stats["requests"] += requests
+        stats["invalid"] += invalid
+        stats["rejected"] += rejected
+        if batch.abandoned:
+            return
+        if invalid:
+            self._failed.add(invalid, {**_ATTRIBUTES, "reason": "invalid_event"})
             self._once.warn(
-                "snowplow:invalid",
+                f"snowplow:invalid:{invalid_example is not None}",
                 "internal events snowplow: %d event(s) could not be built, e.g. %s",
-                settled.invalid,
-                invalid_example,
+                invalid,
+                invalid_example or "(not known: the export process died)",
             )
-        if settled.rejected and counted:
-            self._failed.add(settled.rejected, {**_ATTRIBUTES, "reason": "rejected"})
+        if rejected:
+            self._failed.add(rejected, {**_ATTRIBUTES, "reason": "rejected"})
             self._once.warn(
                 f"snowplow:rejected:{rejected_status}",
                 "internal events snowplow: the collector at %s refused %d event(s) (HTTP %s); not retried",
                 self.url,
-                settled.rejected,
+                rejected,
                 rejected_status or "status unknown",
             )
 
     def _collect_remains(self, child: _Child) -> None:
         """Count what a stopped child settled that the parent has not heard of: the answers
-        left in the pipe, then, for an export it never answered, its progress board."""
+        left in the pipe, then what its progress board says of the export it was on."""
         connection = child.connection
         try:
             while child.outstanding and connection.poll(0):
@@ -316,10 +341,7 @@ class SnowplowExporter(LogRecordExporter):
                     self._take_answer(child, message)
         except (EOFError, OSError):
             pass
-        settled = child.board.read()
-        if settled.seq > child.answered:
-            child.answered = settled.seq
-            self._count(settled, None, None)
+        self._count(child.board.read(), None, None)
 
     def _warn_timeout(self) -> None:
         self._once.warn(
@@ -440,7 +462,8 @@ def _stop_process(child: _Child, timeout_s: float) -> None:
             process.wait(2.0)
         except subprocess.TimeoutExpired:
             process.kill()
-            process.wait(2.0)
+            with contextlib.suppress(subprocess.TimeoutExpired):  # stuck in the kernel: let it go
+                process.wait(2.0)
 
 
 def _close(child: _Child) -> None:

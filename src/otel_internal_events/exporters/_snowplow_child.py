@@ -96,36 +96,34 @@ class ProgressBoard:
 
     The parent creates it (:meth:`create`: an anonymous memory file where the system has them,
     else an unlinked temporary file) and passes its file descriptor to the child
-    (:meth:`open`). Only the child writes; the parent reads after the child is gone, so a read
-    never sees half a write.
+    (:meth:`open`). Only the child writes. A version number, odd while a write is under way,
+    lets the parent read it while the child runs, and tells it when a child died mid-write.
     """
 
-    _FORMAT = "<6Q"
+    _FORMAT = "<Q6Q"
     _SIZE = struct.calcsize(_FORMAT)
+    _VERSION = struct.Struct("<Q")
 
     def __init__(self, memory: mmap.mmap, fd: int | None = None) -> None:
         self._memory = memory
         self._fd = fd
+        self._version = 0
 
     @classmethod
     def create(cls) -> ProgressBoard:
-        """A zeroed board. Where no memory file can be made (say, no writable temporary
-        directory on a system without anonymous memory files), a board of this process
-        only: a child that dies mid-export then has its whole export sent again."""
-        try:
-            if hasattr(os, "memfd_create"):
-                fd = os.memfd_create("otel-internal-events-progress", os.MFD_CLOEXEC)
-            else:  # pragma: no cover - macOS and other systems without memfd
-                fd, path = tempfile.mkstemp(prefix="otel-internal-events-")
-                os.unlink(path)
-        except OSError:
-            return cls(mmap.mmap(-1, cls._SIZE))
-        try:
-            os.write(fd, bytes(cls._SIZE))  # written, not sparse: a later write cannot fail for space
-            return cls(mmap.mmap(fd, cls._SIZE), fd)
-        except OSError:
-            os.close(fd)
-            return cls(mmap.mmap(-1, cls._SIZE))
+        """A zeroed board. Where no memory file can be made, a board of this process only:
+        a child that dies mid-export then has its whole export sent again."""
+        for make in (_memory_file, _temporary_file):
+            try:
+                fd = make()
+            except (OSError, AttributeError):
+                continue
+            try:
+                os.write(fd, bytes(cls._SIZE))  # written, not sparse: a later write cannot fail for space
+                return cls(mmap.mmap(fd, cls._SIZE), fd)
+            except OSError:
+                os.close(fd)
+        return cls(mmap.mmap(-1, cls._SIZE))
 
     @classmethod
     def open(cls, fd: int) -> ProgressBoard:
@@ -141,16 +139,39 @@ class ProgressBoard:
         return -1 if self._fd is None else self._fd
 
     def write(self, settled: Settled) -> None:
-        struct.pack_into(self._FORMAT, self._memory, 0, *settled)
+        self._version += 1  # odd: writing
+        self._VERSION.pack_into(self._memory, 0, self._version)
+        struct.pack_into(self._FORMAT, self._memory, 0, self._version, *settled)
+        self._version += 1  # even: written
+        self._VERSION.pack_into(self._memory, 0, self._version)
 
-    def read(self) -> Settled:
-        return Settled(*struct.unpack_from(self._FORMAT, self._memory))
+    def read(self) -> Settled | None:
+        """What the board says, or None when a write is under way (or was cut off by the child's death)."""
+        for _ in range(3):
+            version, *fields = struct.unpack_from(self._FORMAT, self._memory)
+            if version % 2 == 0 and self._VERSION.unpack_from(self._memory)[0] == version:
+                return Settled(*fields)
+        return None
 
     def close(self) -> None:
         self._memory.close()
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def _memory_file() -> int:
+    return os.memfd_create("otel-internal-events-progress", os.MFD_CLOEXEC)
+
+
+def _temporary_file() -> int:
+    fd, path = tempfile.mkstemp(prefix="otel-internal-events-")
+    try:
+        os.unlink(path)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
 
 
 class Answer(NamedTuple):
