@@ -205,3 +205,10 @@ def failure_lines(*texts: str) -> list[str]:
     """fnmatch patterns for the ``E   ...`` lines of a failure message, matched literally."""
     escape = str.maketrans({"[": "[[]", "]": "[]]", "*": "[*]", "?": "[?]"})
     return ["E*" + text.translate(escape) for text in texts]
+
+
+def assert_fails_with(result: pytest.RunResult, *texts: str) -> None:
+    """The inner run had one test, which failed, and its failure message has these lines, in order."""
+    __tracebackhide__ = True
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(failure_lines(*texts))

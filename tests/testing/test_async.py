@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import InnerProject, failure_lines
+from .conftest import InnerProject, assert_fails_with, failure_lines
 
 HEADER = """
 import asyncio
@@ -45,11 +45,8 @@ async def test_it():
         await open_web_ide_later()
 """
     )
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        failure_lines(
-            "AssertionError: expected internal event 'open_web_ide' to be tracked twice, but it was tracked once"
-        )
+    assert_fails_with(
+        result, "AssertionError: expected internal event 'open_web_ide' to be tracked twice, but it was tracked once"
     )
 
 

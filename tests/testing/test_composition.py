@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import InnerProject, failure_lines
+from .conftest import InnerProject, assert_fails_with, failure_lines
 
 HEADER = """
 from app import ALICE, PROJECT, open_web_ide, view
@@ -48,13 +48,11 @@ def test_it():
         open_and_remember()
 """
     )
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        failure_lines(
-            "AssertionError: 2 expectations failed:",
-            "(1) expected metric 'counts.count_total_view_page' to change by 1, but it went from 0 to 0 (+0)",
-            "(2) expected len(opened) to change by 2, but it went from 0 to 1 (+1)",
-        )
+    assert_fails_with(
+        result,
+        "AssertionError: 2 expectations failed:",
+        "(1) expected metric 'counts.count_total_view_page' to change by 1, but it went from 0 to 0 (+0)",
+        "(2) expected len(opened) to change by 2, but it went from 0 to 1 (+1)",
     )
 
 

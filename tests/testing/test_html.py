@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import InnerProject, failure_lines
+from .conftest import InnerProject, assert_fails_with, failure_lines
 
 HEADER = '''
 import xml.etree.ElementTree as ET
@@ -59,16 +59,14 @@ def test_label():
     ).in_html(PAGE)
 """
     )
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        failure_lines(
-            'AssertionError: expected an element with data-event-tracking="click_save" tracking on click '
-            "(no data-event-tracking-load, data-event-label='menu', data-event-property='doc', "
-            'data-event-value=\'3\', data-event-additional={"source": "menu"}), but no element matches:',
-            '<button class="btn" data-event-tracking="click_save" data-event-label="toolbar" '
-            'data-event-property="doc" data-event-value="3" data-event-additional=\'{"source": "menu"}\'> (line 3): '
-            "data-event-label: expected 'menu', found 'toolbar'",
-        )
+    assert_fails_with(
+        result,
+        'AssertionError: expected an element with data-event-tracking="click_save" tracking on click '
+        "(no data-event-tracking-load, data-event-label='menu', data-event-property='doc', "
+        'data-event-value=\'3\', data-event-additional={"source": "menu"}), but no element matches:',
+        '<button class="btn" data-event-tracking="click_save" data-event-label="toolbar" '
+        'data-event-property="doc" data-event-value="3" data-event-additional=\'{"source": "menu"}\'> (line 3): '
+        "data-event-label: expected 'menu', found 'toolbar'",
     )
 
 
@@ -80,13 +78,11 @@ def test_it():
     trigger_internal_events("click_save").in_html(PAGE)
 """
     )
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        failure_lines(
-            "(line 3): data-event-label: expected absent, found 'toolbar'; "
-            "data-event-property: expected absent, found 'doc'; data-event-value: expected absent, found '3'; "
-            'data-event-additional: expected absent or {}, found {"source": "menu"}'
-        )
+    assert_fails_with(
+        result,
+        "(line 3): data-event-label: expected absent, found 'toolbar'; "
+        "data-event-property: expected absent, found 'doc'; data-event-value: expected absent, found '3'; "
+        'data-event-additional: expected absent or {}, found {"source": "menu"}',
     )
 
 

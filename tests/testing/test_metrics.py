@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import InnerProject, failure_lines
+from .conftest import InnerProject, assert_fails_with, failure_lines
 
 HEADER = """
 from app import ALICE, BOB, open_web_ide, view
@@ -33,12 +33,10 @@ def test_it():
         view()
 """
     )
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        failure_lines(
-            "AssertionError: expected metric 'counts.count_total_open_web_ide' to change by 1, "
-            "but it went from 0 to 0 (+0)"
-        )
+    assert_fails_with(
+        result,
+        "AssertionError: expected metric 'counts.count_total_open_web_ide' to change by 1, "
+        "but it went from 0 to 0 (+0)",
     )
 
 
@@ -200,10 +198,7 @@ def test_it():
     not_increment_usage_metrics(TOTAL).by(1)
 """
     )
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        failure_lines("TypeError: not_increment_usage_metrics() takes no chains: the value must not change")
-    )
+    assert_fails_with(result, "TypeError: not_increment_usage_metrics() takes no chains: the value must not change")
 
 
 def test_an_unknown_key_path_raises_at_once_with_a_hint(project: InnerProject) -> None:
@@ -214,12 +209,10 @@ def test_it():
     increment_usage_metrics("counts.count_total_open_web")
 """
     )
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        failure_lines(
-            "UnknownMetricError: unknown metric 'counts.count_total_open_web'; "
-            "did you mean 'counts.count_total_open_web_ide_weekly'?"
-        )
+    assert_fails_with(
+        result,
+        "UnknownMetricError: unknown metric 'counts.count_total_open_web'; "
+        "did you mean 'counts.count_total_open_web_ide_weekly'?",
     )
 
 
@@ -231,10 +224,8 @@ def test_it():
     increment_usage_metrics("counts.projects")
 """
     )
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        failure_lines(
-            "ValueError: metric 'counts.projects' is not computed from internal events "
-            "(status 'active', data_source 'database'): its value cannot change"
-        )
+    assert_fails_with(
+        result,
+        "ValueError: metric 'counts.projects' is not computed from internal events "
+        "(status 'active', data_source 'database'): its value cannot change",
     )

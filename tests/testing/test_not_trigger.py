@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import InnerProject, failure_lines
+from .conftest import InnerProject, assert_fails_with
 
 HEADER = """
 from app import BOB, open_web_ide, save, view
@@ -32,12 +32,10 @@ def test_it():
         view()
 """
     )
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        failure_lines(
-            "AssertionError: expected internal event 'open_web_ide' not to be tracked, but it was tracked once:",
-            "#1: open_web_ide(user=6, project=7, namespace=3, additional_properties={'label': 'menu'})",
-        )
+    assert_fails_with(
+        result,
+        "AssertionError: expected internal event 'open_web_ide' not to be tracked, but it was tracked once:",
+        "#1: open_web_ide(user=6, project=7, namespace=3, additional_properties={'label': 'menu'})",
     )
 
 
@@ -63,13 +61,11 @@ def test_it():
         save(source="menu")
 """
     )
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        failure_lines(
-            "AssertionError: expected no internal events to be tracked, but 2 were:",
-            "#1: view_page(user=None, project=None, namespace=None, additional_properties={})",
-            "#2: click_save(user=5, project=None, namespace=None, additional_properties={'source': 'menu'})",
-        )
+    assert_fails_with(
+        result,
+        "AssertionError: expected no internal events to be tracked, but 2 were:",
+        "#1: view_page(user=None, project=None, namespace=None, additional_properties={})",
+        "#2: click_save(user=5, project=None, namespace=None, additional_properties={'source': 'menu'})",
     )
 
 
@@ -81,7 +77,4 @@ def test_it():
     not_trigger_internal_events("view_pages")
 """
     )
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        failure_lines("UnknownEventError: event 'view_pages': unknown event; did you mean 'view_page'?")
-    )
+    assert_fails_with(result, "UnknownEventError: event 'view_pages': unknown event; did you mean 'view_page'?")

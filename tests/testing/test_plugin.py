@@ -11,7 +11,7 @@ import redis
 
 from otel_internal_events import _redis
 
-from .conftest import InnerProject, failure_lines, write_definitions
+from .conftest import InnerProject, assert_fails_with, write_definitions
 
 TOTAL = "counts.count_total_open_web_ide"
 
@@ -87,12 +87,10 @@ def test_a_rejected_event_fails_the_test(project: InnerProject) -> None:
                 track_internal_event("view_page", additional_properties={"label": "x"})
         """
     )
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        failure_lines(
-            "otel_internal_events.errors.InvalidPropertyError: event 'view_page': additional_properties.label: "
-            "property is not declared by the event (declared: none)"
-        )
+    assert_fails_with(
+        result,
+        "otel_internal_events.errors.InvalidPropertyError: event 'view_page': additional_properties.label: "
+        "property is not declared by the event (declared: none)",
     )
 
 
@@ -188,15 +186,13 @@ def test_tracking_before_the_first_matcher_without_a_pipeline_fails_loudly(proje
                 open_web_ide()
         """
     )
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        failure_lines(
-            "RuntimeError: this test tracked internal events before its first matcher, and the pipeline that "
-            "configured itself from the environment for them failed, so they were lost: 1 problem in definitions:",
-            "definitions: definition folder not found",
-            "Request the 'internal_events' fixture to set up the test pipeline before the test runs "
-            "(or configure the pipeline in a fixture).",
-        )
+    assert_fails_with(
+        result,
+        "RuntimeError: this test tracked internal events before its first matcher, and the pipeline that "
+        "configured itself from the environment for them failed, so they were lost: 1 problem in definitions:",
+        "definitions: definition folder not found",
+        "Request the 'internal_events' fixture to set up the test pipeline before the test runs "
+        "(or configure the pipeline in a fixture).",
     )
 
 
@@ -241,8 +237,7 @@ def test_an_unknown_name_is_checked_against_the_ini_definitions(project: InnerPr
             trigger_internal_events("view_page")
         """
     )
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(failure_lines("UnknownEventError: event 'view_page': unknown event"))
+    assert_fails_with(result, "UnknownEventError: event 'view_page': unknown event")
 
 
 def test_outside_pytest_the_matchers_use_the_current_pipeline(pytester: pytest.Pytester, redis_url: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import InnerProject, failure_lines
+from .conftest import InnerProject, assert_fails_with, failure_lines
 
 HEADER = """
 from app import ALICE, BOB, PROJECT, Namespace, Project, WebIde, open_web_ide, save, view
@@ -32,12 +32,10 @@ def test_it():
         view()
 """
     )
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        failure_lines(
-            "AssertionError: expected internal event 'open_web_ide' to be tracked once, but it was not tracked",
-            "tracked in the block: view_page (twice)",
-        )
+    assert_fails_with(
+        result,
+        "AssertionError: expected internal event 'open_web_ide' to be tracked once, but it was not tracked",
+        "tracked in the block: view_page (twice)",
     )
 
 
@@ -51,11 +49,8 @@ def test_it():
         open_web_ide()
 """
     )
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        failure_lines(
-            "AssertionError: expected internal event 'open_web_ide' to be tracked once, but it was tracked twice"
-        )
+    assert_fails_with(
+        result, "AssertionError: expected internal event 'open_web_ide' to be tracked once, but it was tracked twice"
     )
 
 
@@ -214,14 +209,12 @@ def test_it():
         open_web_ide(user=BOB)
 """
     )
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        failure_lines(
-            "AssertionError: expected internal event 'open_web_ide' to be tracked once with user=5, project=7, "
-            "namespace=3, additional_properties={}, but it was tracked 0 times with these attributes",
-            "'open_web_ide' tracked with other attributes once:",
-            "#1: user: expected 5, tracked 6",
-        )
+    assert_fails_with(
+        result,
+        "AssertionError: expected internal event 'open_web_ide' to be tracked once with user=5, project=7, "
+        "namespace=3, additional_properties={}, but it was tracked 0 times with these attributes",
+        "'open_web_ide' tracked with other attributes once:",
+        "#1: user: expected 5, tracked 6",
     )
 
 
@@ -236,13 +229,11 @@ def test_it():
         open_web_ide(label="toolbar", language="python")
 """
     )
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        failure_lines(
-            "#1: additional_properties['label']: expected 'menu', tracked 'toolbar'; "
-            "additional_properties['language']: not expected, tracked 'python'; "
-            "additional_properties['value']: expected 2, not tracked"
-        )
+    assert_fails_with(
+        result,
+        "#1: additional_properties['label']: expected 'menu', tracked 'toolbar'; "
+        "additional_properties['language']: not expected, tracked 'python'; "
+        "additional_properties['value']: expected 2, not tracked",
     )
 
 
@@ -255,12 +246,10 @@ def test_it():
         open_web_ide(); open_web_ide()
 """
     )
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        failure_lines(
-            "AssertionError: expected internal event 'open_web_ide' to be tracked once with user=5, project=7, "
-            "namespace=3, additional_properties={}, but it was tracked twice with these attributes"
-        )
+    assert_fails_with(
+        result,
+        "AssertionError: expected internal event 'open_web_ide' to be tracked once with user=5, project=7, "
+        "namespace=3, additional_properties={}, but it was tracked twice with these attributes",
     )
     result.stdout.no_fnmatch_line("*tracked with other attributes*")
 
@@ -390,12 +379,10 @@ def test_it():
     trigger_internal_events("open_web_id")
 """
     )
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        failure_lines(
-            "otel_internal_events.errors.UnknownEventError: event 'open_web_id': unknown event; "
-            "did you mean 'open_web_ide'?"
-        )
+    assert_fails_with(
+        result,
+        "otel_internal_events.errors.UnknownEventError: event 'open_web_id': unknown event; "
+        "did you mean 'open_web_ide'?",
     )
 
 
@@ -407,8 +394,7 @@ def test_it():
     trigger_internal_events()
 """
     )
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(failure_lines("ValueError: trigger_internal_events() needs at least one event name"))
+    assert_fails_with(result, "ValueError: trigger_internal_events() needs at least one event name")
 
 
 def test_the_call_form_returns_the_result_and_checks(project: InnerProject) -> None:
