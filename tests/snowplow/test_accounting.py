@@ -165,12 +165,12 @@ def test_an_unexpected_error_while_sending_keeps_what_was_settled_and_the_rest_f
     progress: list[Settled] = []
 
     answer = sender.export(Export(1, 7, 12345, 1_000, 0, records), progress.append)
-    assert (answer.ok, answer.done, answer.delivered) == (False, 2, 2)
+    assert (answer.ok, answer.settled.done, answer.settled.delivered) == (False, 2, 2)
     assert answer.error is not None and "unexpected" in answer.error
     assert progress == [Settled(1, 2, 2, 0, 0, 1)]
 
     retry = sender.export(Export(2, 7, 12345, 1_000, 2, records.since(2)))
-    assert (retry.ok, retry.done, retry.delivered) == (True, 2, 2)
+    assert (retry.ok, retry.settled.done, retry.settled.delivered) == (True, 2, 2)
     assert collector.event_ids() == [
         [event_id(12345, 0), event_id(12345, 1)],
         [event_id(12345, 2), event_id(12345, 3)],

@@ -278,10 +278,7 @@ class SnowplowExporter(LogRecordExporter):
     def _take_answer(self, child: _Child, answer: Answer) -> None:
         child.outstanding -= 1
         self._stats["transient_failures"] += answer.transient_failures
-        rejected = sum(events for _status, events in answer.rejected)
-        status = answer.rejected[0][0] if answer.rejected else None
-        settled = Settled(answer.seq, answer.done, answer.delivered, rejected, answer.invalid, answer.requests)
-        self._count(settled, status, answer.invalid_example)
+        self._count(answer.settled, answer.rejected_status, answer.invalid_example)
 
     def _count(self, settled: Settled | None, rejected_status: int | None, invalid_example: str | None) -> None:
         """Count what export ``settled.seq`` settled (beyond what was counted of it already), and

@@ -175,24 +175,22 @@ def _temporary_file() -> int:
 
 
 class Answer(NamedTuple):
-    """The child's answer to one export message: the outcome and what it settled (see :class:`Settled`)."""
+    """The child's answer to one export message: the outcome and what it settled."""
 
-    seq: int
+    settled: Settled
     ok: bool
     pid: int
-    #: How many leading records of the export are settled.
-    done: int = 0
-    delivered: int = 0
-    requests: int = 0
     transient_failures: int = 0
-    #: (HTTP status, events) of each request the collector refused for good.
-    rejected: tuple[tuple[int, int], ...] = ()
-    #: Settled records that could not be built.
-    invalid: int = 0
+    #: The HTTP status of the first request the collector refused for good.
+    rejected_status: int | None = None
     #: ``name: repr(exception)`` of the first event that could not be built.
     invalid_example: str | None = None
     #: Why the batch is not done (transient cause, or an unexpected error).
     error: str | None = None
+
+    @property
+    def seq(self) -> int:
+        return self.settled.seq
 
 
 def event_id(base: int, index: int) -> str:
@@ -225,9 +223,12 @@ class _Plan:
         (records that gave no payload are settled once the payloads before them are)."""
         return self.indices[done_payloads] if done_payloads < len(self.indices) else self.count
 
-    def invalid_before(self, records: int) -> int:
-        """How many of the first ``records`` records could not be built."""
-        return bisect.bisect_left(self.invalid, records)
+    def settled(self, seq: int, sent: SendResult) -> Settled:
+        """What export ``seq`` has settled once ``sent`` is."""
+        done = self.done_records(sent.done)
+        rejected = sum(events for _status, events in sent.rejected)
+        invalid = bisect.bisect_left(self.invalid, done)
+        return Settled(seq, done, sent.delivered, rejected, invalid, sent.requests)
 
     def rest(self, done_payloads: int) -> _Plan:
         """What is left after the first ``done_payloads`` payloads, as a plan from the next record on."""
@@ -261,18 +262,13 @@ class BatchSender:
             plan = self._build(message)
         self._pending = None
         seq = message.seq
-        if not plan.payloads:
-            invalid = len(plan.invalid)
-            return Answer(seq, True, self._pid, done=plan.count, invalid=invalid, invalid_example=plan.invalid_example)
         last = SendResult()  # what the requests made so far settled
 
         def report(sent: SendResult) -> None:
             last.done, last.delivered, last.requests = sent.done, sent.delivered, sent.requests
             last.rejected = list(sent.rejected)
             if progress is not None:
-                done = plan.done_records(sent.done)
-                rejected = sum(events for _status, events in sent.rejected)
-                progress(Settled(seq, done, sent.delivered, rejected, plan.invalid_before(done), sent.requests))
+                progress(plan.settled(seq, sent))
 
         try:
             result = self._sink.send(plan.payloads, report)
@@ -281,17 +277,12 @@ class BatchSender:
             result.unsent, result.error = plan.payloads[last.done :], repr(exc)
         if result.unsent:
             self._pending = plan.rest(result.done)
-        done = plan.done_records(result.done)
         return Answer(
-            seq,
+            plan.settled(seq, result),
             not result.unsent,
             self._pid,
-            done=done,
-            delivered=result.delivered,
-            requests=result.requests,
             transient_failures=1 if result.unsent else 0,
-            rejected=tuple(result.rejected),
-            invalid=plan.invalid_before(done),
+            rejected_status=result.rejected[0][0] if result.rejected else None,
             invalid_example=plan.invalid_example,
             error=result.error,
         )
@@ -368,7 +359,7 @@ def main(fd: int, progress_fd: int) -> None:
             try:
                 answer = sender.export(message, board.write)
             except Exception as exc:  # answer, so that the parent retries or gives up in bounds
-                answer = Answer(message.seq, False, os.getpid(), error=repr(exc))
+                answer = Answer(Settled(message.seq, 0, 0, 0, 0, 0), False, os.getpid(), error=repr(exc))
             connection.send(answer)
     except (EOFError, OSError):
         return  # the parent is gone
