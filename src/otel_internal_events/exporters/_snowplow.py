@@ -54,8 +54,7 @@ from opentelemetry.metrics import Meter
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
 from .._once import LogOnce
-from ..conventions import EVENT_NAME, SEND_SNOWPLOW
-from ..sinks import NO_SECRET_WARNING, SnowplowSinkSettings, require_snowplow_tracker
+from ..sinks import NO_SECRET_WARNING, SnowplowSinkSettings, for_snowplow, require_snowplow_tracker
 from ._processor import failed_counter
 from ._redis import plain_attributes
 from ._snowplow_child import Answer, Export, ProgressBoard, Records, Settled, command
@@ -435,7 +434,7 @@ def _compact(batch: Sequence[Any]) -> Records:
     keep = [
         i
         for i, (record, attrs) in enumerate(zip(logs, attributes, strict=True))
-        if attrs and (record.event_name or EVENT_NAME in attrs) and attrs.get(SEND_SNOWPLOW) is not False
+        if for_snowplow(record.event_name, attrs)
     ]
     if len(keep) < len(logs):
         logs = [logs[i] for i in keep]

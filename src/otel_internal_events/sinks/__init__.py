@@ -1,6 +1,6 @@
 """Sinks: turn validated events into writes. Shared by the in-process exporters and the gateway."""
 
-from ._event import Identifier, TrackedEvent, event_from_attributes
+from ._event import Identifier, TrackedEvent, event_from_attributes, for_snowplow
 from ._redis_counters import RedisClient, RedisCounterSink, WritePlan, unique_member
 from ._snowplow import DEFAULT_CATEGORY, NO_SECRET_WARNING, SnowplowSink, SnowplowSinkSettings, pseudonymize
 from ._snowplow_emitter import Payload, SendResult, SnowplowEmitter, collector_url
@@ -21,6 +21,7 @@ __all__ = [
     "WritePlan",
     "collector_url",
     "event_from_attributes",
+    "for_snowplow",
     "load_snowplow_tracker",
     "pseudonymize",
     "require_snowplow_tracker",

@@ -42,8 +42,8 @@ class TrackedEvent:
 
 def event_from_attributes(name: str | None, attributes: Mapping[str, object], timestamp_ns: int) -> TrackedEvent | None:
     """Decode the attributes the recorder wrote (see :mod:`..conventions`); None if not ours."""
-    event = name or attributes.get(EVENT_NAME)
-    if not isinstance(event, str) or not event:
+    event = _event_name(name, attributes)
+    if event is None:
         return None
     properties: dict[str, str | int | float] = {}
     for key, value in attributes.items():
@@ -62,6 +62,16 @@ def event_from_attributes(name: str | None, attributes: Mapping[str, object], ti
         feature_enabled_by_namespace_ids=tuple(feature_ids) if isinstance(feature_ids, _SEQUENCES) else (),
         send_snowplow=attributes.get(SEND_SNOWPLOW) is not False,
     )
+
+
+def for_snowplow(name: str | None, attributes: Mapping[str, object]) -> bool:
+    """Whether a record is an internal event to send to Snowplow, told without decoding it."""
+    return _event_name(name, attributes) is not None and attributes.get(SEND_SNOWPLOW) is not False
+
+
+def _event_name(name: str | None, attributes: Mapping[str, object]) -> str | None:
+    event = name or attributes.get(EVENT_NAME)
+    return event if isinstance(event, str) and event else None
 
 
 _PREFIX_LENGTH = len(PROPERTY_PREFIX)
