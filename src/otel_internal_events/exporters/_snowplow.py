@@ -430,17 +430,15 @@ class SnowplowExporter(LogRecordExporter):
 def _compact(batch: Sequence[Any]) -> Records:
     """What the child needs of the records to send to Snowplow; records not for Snowplow are left out."""
     logs = [item.log_record for item in batch]
+    names = [record.event_name for record in logs]
     attributes = [plain_attributes(record) for record in logs]
-    keep = [
-        i
-        for i, (record, attrs) in enumerate(zip(logs, attributes, strict=True))
-        if for_snowplow(record.event_name, attrs)
-    ]
+    keep = for_snowplow(names, attributes)
     if len(keep) < len(logs):
         logs = [logs[i] for i in keep]
+        names = [names[i] for i in keep]
         attributes = [attributes[i] for i in keep]
     return Records(
-        [record.event_name for record in logs],
+        names,
         [record.timestamp or record.observed_timestamp for record in logs],
         [record.trace_id for record in logs],
         attributes,

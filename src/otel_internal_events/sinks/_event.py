@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..conventions import (
@@ -64,9 +64,14 @@ def event_from_attributes(name: str | None, attributes: Mapping[str, object], ti
     )
 
 
-def for_snowplow(name: str | None, attributes: Mapping[str, object]) -> bool:
-    """Whether a record is an internal event to send to Snowplow, told without decoding it."""
-    return _event_name(name, attributes) is not None and attributes.get(SEND_SNOWPLOW) is not False
+def for_snowplow(names: Sequence[str | None], attributes: Sequence[Mapping[str, object]]) -> list[int]:
+    """The indices of the records that are internal events to send to Snowplow, told without
+    decoding them (the rule :func:`event_from_attributes` applies, a batch at a time)."""
+    return [
+        i
+        for i, (name, attrs) in enumerate(zip(names, attributes, strict=True))
+        if isinstance(event := name or attrs.get(EVENT_NAME), str) and event and attrs.get(SEND_SNOWPLOW) is not False
+    ]
 
 
 def _event_name(name: str | None, attributes: Mapping[str, object]) -> str | None:
