@@ -49,7 +49,8 @@ from otel_internal_events import _pipeline, _redis
 from otel_internal_events.definitions import load_definitions
 from otel_internal_events.exporters import SnowplowExporter
 from otel_internal_events.iglu import GITLAB_SERVICE_PING_SCHEMA, GITLAB_STANDARD_SCHEMA
-from otel_internal_events.sinks import SnowplowSinkSettings, TrackedEvent, load_snowplow_tracker, pseudonymize
+from otel_internal_events.sinks import SnowplowSinkSettings, load_snowplow_tracker, pseudonymize
+from otel_internal_events.wire import TrackedEvent
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENT = "create_merge_request"

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 import otel_internal_events as oie
-from otel_internal_events.sinks import RedisCounterSink, TrackedEvent, unique_member
+from otel_internal_events.sinks import RedisCounterSink, unique_member
+from otel_internal_events.wire import TrackedEvent
 
 DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
 

@@ -10,7 +10,8 @@ from opentelemetry.metrics import Meter
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
 from .._once import LogOnce
-from ..sinks import RedisCounterSink, TrackedEvent, event_from_attributes
+from ..sinks import RedisCounterSink
+from ..wire import TrackedEvent, decode
 from ._processor import failed_counter
 
 __all__ = ["RedisCounterExporter", "decode_records", "plain_attributes"]
@@ -37,7 +38,7 @@ def decode_records(batch: Sequence[Any]) -> list[TrackedEvent]:
         if not attributes:
             continue
         timestamp = record.timestamp or record.observed_timestamp
-        event = event_from_attributes(record.event_name, attributes, timestamp)
+        event = decode(record.event_name, attributes, timestamp)
         if event is not None:
             events.append(event)
     return events

@@ -54,7 +54,8 @@ from opentelemetry.metrics import Meter
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
 from .._once import LogOnce
-from ..sinks import NO_SECRET_WARNING, SnowplowSinkSettings, for_snowplow, require_snowplow_tracker
+from ..sinks import NO_SECRET_WARNING, SnowplowSinkSettings, require_snowplow_tracker
+from ..wire import for_snowplow
 from ._processor import failed_counter
 from ._redis import plain_attributes
 from ._snowplow_child import Answer, Export, ProgressBoard, Records, Settled, command

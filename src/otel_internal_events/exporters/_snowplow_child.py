@@ -34,7 +34,8 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
 
-from ..sinks import Payload, SendResult, SnowplowSink, SnowplowSinkSettings, event_from_attributes
+from ..sinks import Payload, SendResult, SnowplowSink, SnowplowSinkSettings
+from ..wire import decode
 
 __all__ = ["Answer", "Export", "ProgressBoard", "Records", "Settled", "command", "event_id", "main"]
 
@@ -295,7 +296,7 @@ class BatchSender:
         rows = zip(records.names, records.timestamps, records.trace_ids, records.attributes, strict=True)
         for index, (name, timestamp, trace_id, attributes) in enumerate(rows):
             try:
-                event = event_from_attributes(name, attributes, timestamp)
+                event = decode(name, attributes, timestamp)
                 if event is None or not event.send_snowplow:  # the parent sends none of these
                     raise ValueError("not an internal event for Snowplow")
                 payload = sink.payload(

@@ -1,6 +1,5 @@
 """Sinks: turn validated events into writes. Shared by the in-process exporters and the gateway."""
 
-from ._event import Identifier, TrackedEvent, event_from_attributes, for_snowplow
 from ._redis_counters import RedisClient, RedisCounterSink, WritePlan, unique_member
 from ._snowplow import DEFAULT_CATEGORY, NO_SECRET_WARNING, SnowplowSink, SnowplowSinkSettings, pseudonymize
 from ._snowplow_emitter import Payload, SendResult, SnowplowEmitter, collector_url
@@ -9,7 +8,6 @@ from ._snowplow_tracker import load_snowplow_tracker, require_snowplow_tracker
 __all__ = [
     "DEFAULT_CATEGORY",
     "NO_SECRET_WARNING",
-    "Identifier",
     "Payload",
     "RedisClient",
     "RedisCounterSink",
@@ -17,11 +15,8 @@ __all__ = [
     "SnowplowEmitter",
     "SnowplowSink",
     "SnowplowSinkSettings",
-    "TrackedEvent",
     "WritePlan",
     "collector_url",
-    "event_from_attributes",
-    "for_snowplow",
     "load_snowplow_tracker",
     "pseudonymize",
     "require_snowplow_tracker",

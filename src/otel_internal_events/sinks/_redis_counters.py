@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from ..definitions import DefinitionRegistry
 from ..metrics import NS_PER_DAY, WEEKLY_KEY_TTL_SECONDS, RedisClient, RedisKeys, iso_week_of_day, render_value
-from ._event import TrackedEvent
+from ..wire import TrackedEvent
 
 __all__ = ["RedisClient", "RedisCounterSink", "WritePlan", "unique_member"]
 

@@ -24,7 +24,7 @@ from typing import Any, Final
 
 from ..errors import ConfigurationError
 from ..iglu import GITLAB_SERVICE_PING_SCHEMA, GITLAB_STANDARD_SCHEMA, SchemaKey
-from ._event import TrackedEvent
+from ..wire import TrackedEvent
 from ._snowplow_emitter import Payload, SendResult, SnowplowEmitter, collector_url
 from ._snowplow_tracker import load_snowplow_tracker
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from ..sinks import TrackedEvent
 from ..tracking import project_namespace
+from ..wire import TrackedEvent
 
 __all__ = ["differences", "expected_fields", "show_event", "show_fields"]
 

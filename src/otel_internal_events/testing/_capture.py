@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from .._pipeline import Runtime
 from ..metrics import MetricValue
-from ..sinks import TrackedEvent
+from ..wire import TrackedEvent
 from ._session import FLUSH_TIMEOUT_MILLIS, Session, active_session
 
 __all__ = ["InternalEventsCapture", "capture_internal_events"]
@@ -58,7 +58,7 @@ def capture_internal_events() -> Iterator[list[TrackedEvent]]:
             service.run()
         assert [e.name for e in events] == ["open_web_ide"]
 
-    Each :class:`~otel_internal_events.sinks.TrackedEvent` holds the validated event: its
+    Each :class:`~otel_internal_events.wire.TrackedEvent` holds the validated event: its
     ``name``, ``user_id``, ``project_id``, ``namespace_id``, ``properties`` and ``category``.
     """
     session = active_session()

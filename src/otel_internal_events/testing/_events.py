@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any, Final, Literal, Self
 
-from ..sinks import TrackedEvent
+from ..wire import TrackedEvent
 from . import _html
 from ._attributes import differences, expected_fields, show_event, show_fields
 from ._expectation import Expectation, Run, SessionRun

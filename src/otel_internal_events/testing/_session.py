@@ -29,7 +29,7 @@ from ..config import ENV_PREFIX, Settings, settings_from_env
 from ..definitions import DefinitionRegistry, load_definitions
 from ..exporters import decode_records
 from ..metrics import MetricValue
-from ..sinks import TrackedEvent
+from ..wire import TrackedEvent
 from ._scope import FLUSH_TIMEOUT_MILLIS, Scope, _scopes
 
 __all__ = ["FLUSH_TIMEOUT_MILLIS", "Session", "active_session"]

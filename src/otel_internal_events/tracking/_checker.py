@@ -1,0 +1,199 @@
+"""Check one tracking call against its definition and turn it into wire attributes.
+
+Every source of events goes through :class:`EventChecker`: ``track_internal_event`` in the
+application, and the gateway for events that arrive over OTLP or the events API. So the
+rules, the ``internal_events.rejected{event,reason}`` counter and the two regimes are the same
+everywhere. Production mode never raises: a problem is logged once per (event, reason),
+counted, and handled as the module docstring of :mod:`._tracker` says. Strict mode raises the
+first problem as its typed error instead, before anything is recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from opentelemetry.metrics import Meter
+
+from .._once import LogOnce
+from ..conventions import REJECTED_COUNTER
+from ..definitions import DefinitionRegistry
+from ..errors import InvalidPropertyTypeError, TrackingError, UnknownEventError
+from ..wire import encode
+from ._validator import EventSpec, compile_specs, identifier_of, project_namespace, property_problem
+
+__all__ = ["EventChecker"]
+
+_log = logging.getLogger("otel_internal_events")
+Attributes = dict[str, Any]
+
+
+class EventChecker:
+    """Checks tracking calls against one definition registry."""
+
+    def __init__(self, registry: DefinitionRegistry, meter: Meter, *, strict: bool) -> None:
+        self.registry = registry
+        self.strict = strict
+        self._specs = compile_specs(registry)
+        self._rejected = meter.create_counter(
+            REJECTED_COUNTER,
+            unit="{call}",
+            description="Tracking calls rejected in whole or in part, by event and reason.",
+        )
+        self._once = LogOnce(_log, suffix="")
+
+    def attributes(
+        self,
+        event: str,
+        user: Any = None,
+        namespace: Any = None,
+        project: Any = None,
+        additional_properties: Mapping[str, Any] | None = None,
+        feature_enabled_by_namespace_ids: Iterable[int] | None = None,
+        category: Any = None,
+        send_snowplow_event: Any = True,
+    ) -> Attributes | None:
+        """The wire attributes of a valid call (the arguments of ``track_internal_event``);
+        None when there is nothing to record.
+
+        Strict mode raises the first problem; production mode reports every problem and
+        returns what is valid (None for an unknown event).
+        """
+        problems: list[TrackingError] = []
+        attributes = self.check(
+            problems,
+            event,
+            user,
+            namespace,
+            project,
+            additional_properties,
+            feature_enabled_by_namespace_ids,
+            category,
+            send_snowplow_event,
+        )
+        if problems:
+            self.settle(problems)
+        return attributes
+
+    def check(
+        self,
+        problems: list[TrackingError],
+        event: str,
+        user: Any,
+        namespace: Any,
+        project: Any,
+        additional_properties: Mapping[str, Any] | None,
+        feature_ids: Iterable[int] | None,
+        category: Any,
+        send_snowplow: Any,
+    ) -> Attributes | None:
+        """The wire attributes of what is valid in a call (None for an unknown event); each
+        problem is appended to ``problems``, neither raised nor reported."""
+        spec = self._specs.get(event) if type(event) is str else None
+        if spec is None:
+            problems.append(self._unknown(event))
+            return None
+        user_id = self._identifier(problems, event, "user", user)
+        project_id = self._identifier(problems, event, "project", project)
+        namespace_id = self._identifier(problems, event, "namespace", namespace)
+        if namespace_id is None and project is not None and project_id is not None:
+            namespace_id = project_namespace(event, project)
+        properties = self._properties(problems, spec, additional_properties) if additional_properties else None
+        ids = {"user": user_id, "project": project_id, "namespace": namespace_id}
+        for identifier, matchers in spec.required_identifiers:
+            if ids[identifier] is None and any(matcher is None or matcher(properties or {}) for matcher in matchers):
+                problems.append(spec.missing(identifier))
+        if category is not None and type(category) is not str:
+            problems.append(InvalidPropertyTypeError(event, "category", f"expected a string, got {category!r}"))
+            category = None
+        if type(send_snowplow) is not bool:
+            problems.append(
+                InvalidPropertyTypeError(event, "send_snowplow_event", f"expected True or False, got {send_snowplow!r}")
+            )
+            send_snowplow = True
+        return encode(
+            event,
+            user_id=user_id,
+            project_id=project_id,
+            namespace_id=namespace_id,
+            properties=properties,
+            feature_enabled_by_namespace_ids=None
+            if feature_ids is None
+            else self._feature_ids(problems, event, feature_ids),
+            category=category,
+            send_snowplow=send_snowplow,
+        )
+
+    def settle(self, problems: list[TrackingError]) -> None:
+        """Apply the mode to a call's problems: raise the first (strict), or report each."""
+        if self.strict:
+            raise problems[0]
+        for problem in problems:
+            self.report(problem, problem.reason)
+
+    def report(self, problem: TrackingError, reason: str) -> None:
+        """Count ``problem`` in ``internal_events.rejected`` and log it the first time."""
+        self._rejected.add(1, {"event": problem.event, "reason": reason})
+        self._once.warn(
+            f"{problem.event}\0{reason}", "internal event rejected (logged once per event and reason): %s", problem
+        )
+
+    def _properties(
+        self, problems: list[TrackingError], spec: EventSpec, properties: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The valid properties, by their own names."""
+        valid = {}
+        declared = spec.properties
+        if not isinstance(properties, Mapping):
+            problems.append(
+                InvalidPropertyTypeError(
+                    spec.name, "additional_properties", f"expected a mapping, got {type(properties).__name__}"
+                )
+            )
+            return valid
+        for key, value in properties.items():
+            found = declared.get(key)
+            if found is None:
+                problems.append(spec.undeclared(str(key)))
+                continue
+            problem = property_problem(spec.name, key, found[1], value)
+            if problem is not None:
+                problems.append(problem)
+                continue
+            valid[key] = value
+        return valid
+
+    @staticmethod
+    def _identifier(problems: list[TrackingError], event: str, name: str, value: Any) -> int | str | None:
+        try:
+            return identifier_of(event, name, value)
+        except TrackingError as problem:
+            problems.append(problem)
+            return None
+
+    @staticmethod
+    def _feature_ids(problems: list[TrackingError], event: str, ids: Iterable[int]) -> list[int]:
+        try:
+            values = list(ids)
+        except TypeError:
+            problems.append(
+                InvalidPropertyTypeError(event, "feature_enabled_by_namespace_ids", f"expected ints, got {ids!r}")
+            )
+            return []
+        for value in values:
+            if type(value) is not int:
+                problems.append(
+                    InvalidPropertyTypeError(event, "feature_enabled_by_namespace_ids", f"expected ints, got {value!r}")
+                )
+                return [v for v in values if type(v) is int]
+        return values
+
+    def _unknown(self, event: object) -> TrackingError:
+        if not isinstance(event, str):
+            return UnknownEventError(repr(event), "event", "the event name must be a string")
+        try:
+            self.registry.event(event)
+        except UnknownEventError as exc:
+            return exc
+        return UnknownEventError(event, "", "unknown event")  # pragma: no cover - spec is compiled
