@@ -31,7 +31,7 @@ from .recording import EventRecorder
 from .sinks import RedisCounterSink, SnowplowSinkSettings
 from .tracking import Tracker
 
-__all__ = ["Runtime", "configure", "configured", "current", "disabled_reason", "shutdown"]
+__all__ = ["RECORD_LIMITS", "Runtime", "configure", "configured", "current", "disabled_reason", "shutdown"]
 
 _log = logging.getLogger("otel_internal_events")
 _GLOB_SPECIAL = str.maketrans({c: "\\" + c for c in "*?[]\\"})
@@ -185,7 +185,7 @@ class _LazyClient:
 
 #: Our attributes are validated already; the host's OTEL_ATTRIBUTE_* limits (meant for its own
 #: telemetry) must not drop or truncate them, since filters and unique counts depend on them.
-_LIMITS = LogRecordLimits(
+RECORD_LIMITS = LogRecordLimits(
     max_attributes=1024,
     max_attribute_length=1 << 20,
     max_log_record_attributes=1024,
@@ -199,7 +199,7 @@ def _analytics_logger_provider() -> LoggerProvider:
     ``OTEL_SDK_DISABLED`` turns off the host's telemetry; product analytics are data the
     application asked for, so they keep flowing (and a line says so).
     """
-    provider = LoggerProvider(resource=Resource.create(), shutdown_on_exit=False, log_record_limits=_LIMITS)
+    provider = LoggerProvider(resource=Resource.create(), shutdown_on_exit=False, log_record_limits=RECORD_LIMITS)
     if getattr(provider, "_disabled", False):
         provider._disabled = False
         _log.info("OTEL_SDK_DISABLED is set: it does not apply to internal events, which are still tracked")

@@ -47,6 +47,13 @@ def _positive(value: str) -> int:
     return number
 
 
+def _non_negative(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("must be zero or a positive integer")
+    return number
+
+
 def _env(name: str, parse: Callable[[str], Any], doc: str) -> Any:
     return {"env": ENV_PREFIX + name, "parse": parse, "doc": doc}
 
@@ -142,6 +149,30 @@ class Settings:
             "Key of the HMAC-SHA256 that pseudonymises user ids sent to Snowplow; none: user ids are left out.",
         ),
     )
+    api_tokens_file: str = field(
+        default="api-tokens",
+        metadata=_env(
+            "API_TOKENS_FILE", str, "Gateway: the file of the events API's token hashes (token new writes it)."
+        ),
+    )
+    api_rate_limit: int = field(
+        default=1200,
+        metadata=_env("API_RATE_LIMIT", _non_negative, "Gateway: events per minute per API token (0: no limit)."),
+    )
+    api_max_body_bytes: int = field(
+        default=1 << 20,
+        metadata=_env("API_MAX_BODY_BYTES", _positive, "Gateway: largest events API request body; else 413."),
+    )
+    otlp_max_body_bytes: int = field(
+        default=20 << 20,
+        metadata=_env("OTLP_MAX_BODY_BYTES", _positive, "Gateway: largest OTLP body, also once inflated; else 413."),
+    )
+    gateway_max_pending: int = field(
+        default=64,
+        metadata=_env(
+            "GATEWAY_MAX_PENDING", _positive, "Gateway: requests in progress or waiting; beyond, 503 with Retry-After."
+        ),
+    )
     clock: Callable[[], int] = field(
         default=time.time_ns,
         compare=False,
@@ -213,10 +244,10 @@ def _checked(spec: Any, value: Any) -> Any:
             if not isinstance(value, bool):
                 raise ValueError("expected True or False")
             return value
-        if parse is _positive:
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError("must be a positive integer")
-            return value
+        if parse is _positive or parse is _non_negative:
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError("must be an integer")
+            return parse(str(value))
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(f"{spec.name}={value!r}: {exc}") from None
     return value

@@ -6,7 +6,9 @@ import click
 
 from ._demo import demo
 from ._report import report
+from ._serve import serve
 from ._snowplow_micro import snowplow_micro
+from ._token import token
 from ._validate import validate
 
 
@@ -20,3 +22,5 @@ main.add_command(validate)
 main.add_command(report)
 main.add_command(demo)
 main.add_command(snowplow_micro)
+main.add_command(serve)
+main.add_command(token)

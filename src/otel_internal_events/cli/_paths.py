@@ -6,8 +6,11 @@ import os
 from pathlib import Path
 
 import click
+from rich.console import Console
 
 from ..config import ENV_PREFIX
+from ..definitions import DefinitionRegistry, load_definitions
+from ..errors import DefinitionsInvalidError
 
 
 def find_definition_roots(paths: tuple[str, ...]) -> tuple[str, ...]:
@@ -29,3 +32,15 @@ def find_definition_roots(paths: tuple[str, ...]) -> tuple[str, ...]:
         "no definitions/ folder found in this project; pass the folder, e.g. "
         "'otel-internal-events validate path/to/definitions'"
     )
+
+
+def load_or_exit(roots: tuple[str, ...], consequence: str) -> DefinitionRegistry:
+    """The registry of ``roots``; else every problem on stderr, ``consequence`` said, exit 1."""
+    try:
+        return load_definitions(*roots)
+    except DefinitionsInvalidError as exc:
+        console = Console(stderr=True, highlight=False, soft_wrap=True)
+        for error in exc.errors:
+            console.print(f"[red]error[/red] {error}", markup=True)
+        console.print(f"\n{len(exc.errors)} problem(s) in {', '.join(roots)}: {consequence}")
+        raise SystemExit(1) from None

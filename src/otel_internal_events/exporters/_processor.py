@@ -154,6 +154,11 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
         """Records exported, dropped and failed by this processor so far."""
         return dict(self._stats)
 
+    def room(self) -> int:
+        """How many more records the queue takes now (none once shut down)."""
+        with self._cond:
+            return 0 if self._shutdown else self._max_queue - self._size
+
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         # The record keeps trace and span ids; the caller's context (its span, baggage) is not
         # needed for export and must not be kept alive while the record waits in the queue.

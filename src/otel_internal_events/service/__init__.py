@@ -1,6 +1,11 @@
-"""Services built on the package: the Snowplow micro collector (a local, validating collector).
+"""Services built on the package: the gateway and the Snowplow micro collector.
 
-The collector core (:class:`MicroCollector`, :class:`IgluRegistry`) is framework-free; the
+The gateway (``otel-internal-events serve``) receives OTLP/HTTP from the OpenTelemetry
+Collector and events from GitLab's events API, checks them against the definitions and writes
+the same Redis counters and Snowplow events as the in-process exporters. Its core
+(:class:`Gateway`) is framework-free; :func:`create_app` is the ASGI app (the ``service`` extra).
+
+The micro collector core (:class:`MicroCollector`, :class:`IgluRegistry`) is framework-free; the
 stdlib HTTP front is :class:`SnowplowMicroServer`::
 
     with SnowplowMicroServer(port=0) as micro:
@@ -9,8 +14,43 @@ stdlib HTTP front is :class:`SnowplowMicroServer`::
         micro.collector.counts()  # {"total": ..., "good": ..., "bad": ...}
 """
 
+from typing import TYPE_CHECKING
+
+from ._gateway import ApiEvent, Gateway, GatewayUnavailable, Outcome
 from ._iglu_registry import IgluRegistry
 from ._micro_collector import MicroCollector, MicroResponse
 from ._micro_http import SnowplowMicroServer
+from ._otlp import WireRecord, decode_logs, decode_spans
+from ._tokens import TokenEntry, TokenStore, new_token, read_tokens
 
-__all__ = ["IgluRegistry", "MicroCollector", "MicroResponse", "SnowplowMicroServer"]
+if TYPE_CHECKING:
+    from ._app import app_from_environment, create_app
+
+__all__ = [
+    "ApiEvent",
+    "Gateway",
+    "GatewayUnavailable",
+    "IgluRegistry",
+    "MicroCollector",
+    "MicroResponse",
+    "Outcome",
+    "SnowplowMicroServer",
+    "TokenEntry",
+    "TokenStore",
+    "WireRecord",
+    "app_from_environment",
+    "create_app",
+    "decode_logs",
+    "decode_spans",
+    "new_token",
+    "read_tokens",
+]
+
+
+def __getattr__(name: str) -> object:
+    # The app needs the web framework (the ``service`` extra): imported only when asked for.
+    if name in ("create_app", "app_from_environment"):
+        from . import _app
+
+        return getattr(_app, name)
+    raise AttributeError(name)

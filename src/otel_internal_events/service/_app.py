@@ -1,0 +1,376 @@
+"""The gateway's ASGI app (FastAPI): the OTLP/HTTP receiver, the events API, health checks.
+
+Every request's work (decoding, checking, the Redis round trip) runs on a worker thread, a few
+at a time; the event loop only reads bodies and answers. When more than
+``gateway_max_pending`` requests are in progress or waiting, new ones get ``503`` with
+``Retry-After`` at once, so a busy gateway pushes back on the Collector (which retries) instead
+of queueing without bound.
+"""
+
+# No ``from __future__ import annotations``: FastAPI reads the routes' annotations at run time,
+# and they name dependencies local to create_app.
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import anyio
+import anyio.to_thread
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..config import Settings, settings_from_env
+from ._gateway import ApiEvent, Gateway, GatewayUnavailable, Outcome
+from ._otlp import (
+    JSON,
+    BodyTooLargeError,
+    OtlpDecodeError,
+    UnsupportedMediaTypeError,
+    decode_logs,
+    decode_spans,
+    export_response,
+    media_type,
+    read_body,
+    status_body,
+)
+from ._rate_limit import RateLimiter
+from ._tokens import TokenStore, hash_token
+
+__all__ = ["MAX_API_EVENTS", "app_from_environment", "create_app"]
+
+_log = logging.getLogger("otel_internal_events.gateway")
+#: Events in one ``track_events`` request, as GitLab's API allows.
+MAX_API_EVENTS = 50
+_WORKER_THREADS = 4
+_API_PREFIX = "/api/v4/usage_data"
+
+
+class TrackEventRequest(BaseModel):
+    """One event, as GitLab's ``POST /api/v4/usage_data/track_event`` takes it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    event: str = Field(min_length=1, description="The event name, as defined in the event's YAML file.")
+    namespace_id: int | None = Field(default=None, description="The id of the namespace (group) the event is in.")
+    project_id: int | None = Field(default=None, description="The id of the project the event is in.")
+    additional_properties: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Properties the event's definition declares: label, property, value, and custom ones.",
+    )
+    send_to_snowplow: bool = Field(default=False, description="Also send the event to Snowplow.")
+
+
+class TrackEventsRequest(BaseModel):
+    """Up to 50 events, as GitLab's ``POST /api/v4/usage_data/track_events`` takes them."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    events: list[TrackEventRequest] = Field(max_length=MAX_API_EVENTS, description="At most 50 events.")
+
+
+class TrackResult(BaseModel):
+    """What became of the events of a request."""
+
+    accepted: int = Field(description="Events counted.")
+    rejected: int = Field(description="Events not counted: unknown, or invalid in strict mode.")
+    problems: list[str] = Field(description="What was wrong (an event with a dropped property is still accepted).")
+
+
+class ErrorBody(BaseModel):
+    """A refused request: ``error`` says why; ``errors`` names each field at fault."""
+
+    error: str
+    errors: list[dict[str, str]] = Field(default_factory=list)
+
+
+class _Pending:
+    """Requests in progress or waiting for a worker thread, up to a bound."""
+
+    def __init__(self, bound: int) -> None:
+        self.bound = bound
+        self.count = 0
+
+
+def create_app(settings: Settings | None = None, *, gateway: Gateway | None = None) -> FastAPI:
+    """The gateway app. It builds its :class:`Gateway` from ``settings`` (default: the
+    environment) when it starts, and closes it when it stops; a given ``gateway`` is used as it
+    is and left open."""
+    settings = settings or (gateway.settings if gateway is not None else settings_from_env())
+    limiter = anyio.CapacityLimiter(_WORKER_THREADS)
+    pending = _Pending(settings.gateway_max_pending)
+    tokens = TokenStore(settings.api_tokens_file)
+    state: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        own = gateway is None
+        built = gateway if gateway is not None else await anyio.to_thread.run_sync(Gateway, settings)
+        state["gateway"] = built
+        state["rate"] = RateLimiter(built.redis, settings.api_rate_limit, settings.key_prefix)
+        _log.info("gateway ready: %d events, %d metrics", len(built.registry.events), len(built.registry.metrics))
+        try:
+            yield
+        finally:
+            if own:
+                await anyio.to_thread.run_sync(built.close)
+
+    app = FastAPI(
+        title="otel-internal-events gateway",
+        summary="GitLab-compatible events API and OTLP/HTTP receiver for internal events.",
+        version=_version(),
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+
+    async def work(function: Callable[..., Outcome], *args: Any) -> Outcome:
+        if pending.count >= pending.bound:
+            raise GatewayUnavailable("the gateway is busy", retry_after_s=1)
+        pending.count += 1
+        try:
+            return await anyio.to_thread.run_sync(function, *args, limiter=limiter)
+        finally:
+            pending.count -= 1
+
+    # --- OTLP/HTTP ----------------------------------------------------------------------------
+
+    def otlp_handler(signal: str, decode: Callable[[bytes, str], Any]) -> Callable[[Request], Awaitable[Response]]:
+        async def receive(request: Request) -> Response:
+            try:
+                kind = media_type(request.headers.get("content-type"))
+            except UnsupportedMediaTypeError as exc:
+                return _otlp_error(415, str(exc), JSON)
+            try:
+                body = await _read(request, settings.otlp_max_body_bytes)
+                encoding = request.headers.get("content-encoding")
+
+                def process() -> Outcome:
+                    records = decode(read_body(body, encoding, settings.otlp_max_body_bytes), kind)
+                    return state["gateway"].accept_records(records)  # type: ignore[no-any-return]
+
+                outcome = await work(process)
+            except OtlpDecodeError as exc:
+                return _otlp_error(400, str(exc), kind)
+            except BodyTooLargeError as exc:
+                return _otlp_error(413, str(exc), kind)
+            except UnsupportedMediaTypeError as exc:
+                return _otlp_error(415, str(exc), kind)
+            except GatewayUnavailable as exc:
+                return _otlp_error(503, str(exc), kind, exc.retry_after_s)
+            body = export_response(signal, kind, outcome.rejected, outcome.summary())
+            return Response(body, media_type=kind)
+
+        return receive
+
+    app.add_api_route("/v1/logs", otlp_handler("logs", decode_logs), methods=["POST"], include_in_schema=False)
+    app.add_api_route("/v1/traces", otlp_handler("traces", decode_spans), methods=["POST"], include_in_schema=False)
+
+    # --- events API -----------------------------------------------------------------------------
+
+    async def api_user(request: Request) -> tuple[int | str, str]:
+        """The user the request's token acts for, and the token's digest; 401 without one."""
+        token = _bearer(request)
+        user = None if token is None else tokens.user_of(token)
+        if user is None or token is None:
+            raise _ApiRefusal(401, "401 Unauthorized: a valid token is required (Authorization: Bearer <token>)")
+        return user, hash_token(token)
+
+    async def track(user: tuple[int | str, str], events: list[TrackEventRequest]) -> JSONResponse:
+        user_id, digest = user
+        gate: RateLimiter = state["rate"]
+        requested = [
+            ApiEvent(e.event, e.namespace_id, e.project_id, e.additional_properties, e.send_to_snowplow) for e in events
+        ]
+
+        def process() -> Outcome:
+            wait = gate.take(digest, len(requested), time.time())
+            if wait:
+                raise _ApiRefusal(
+                    429, f"rate limit of {gate.limit} events per minute for this token reached; retry in {wait} s", wait
+                )
+            return state["gateway"].accept_api_events(user_id, requested)  # type: ignore[no-any-return]
+
+        try:
+            outcome = await work(process)
+        except GatewayUnavailable as exc:
+            raise _ApiRefusal(503, str(exc), exc.retry_after_s) from None
+        result = TrackResult(accepted=outcome.accepted, rejected=outcome.rejected, problems=outcome.problems)
+        if outcome.rejected and state["gateway"].checker.strict:
+            return JSONResponse(
+                {"error": outcome.problems[0] if outcome.problems else "rejected", **result.model_dump()},
+                status_code=422,
+            )
+        return JSONResponse(result.model_dump())
+
+    responses: dict[int | str, dict[str, Any]] = {
+        400: {"model": ErrorBody, "description": "Malformed request; `errors` names each field."},
+        401: {"model": ErrorBody, "description": "No valid token."},
+        413: {"model": ErrorBody, "description": "The body is over the size limit."},
+        422: {"model": TrackResult, "description": "Strict mode: an event is invalid; nothing was counted."},
+        429: {"model": ErrorBody, "description": "The token's rate limit is reached; see Retry-After."},
+        503: {"model": ErrorBody, "description": "Redis is not reachable or the gateway is busy; see Retry-After."},
+    }
+
+    @app.post(f"{_API_PREFIX}/track_event", response_model=TrackResult, responses=responses, tags=["events"])
+    async def track_event(
+        body: TrackEventRequest, user: Annotated[tuple[int | str, str], Depends(api_user)]
+    ) -> JSONResponse:
+        """Track one event for the token's user (GitLab's ``track_event``)."""
+        return await track(user, [body])
+
+    @app.post(f"{_API_PREFIX}/track_events", response_model=TrackResult, responses=responses, tags=["events"])
+    async def track_events(
+        body: TrackEventsRequest, user: Annotated[tuple[int | str, str], Depends(api_user)]
+    ) -> JSONResponse:
+        """Track up to 50 events for the token's user (GitLab's ``track_events``)."""
+        return await track(user, body.events)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _field_path(e["loc"]), "message": _message(e)} for e in exc.errors()]
+        first = errors[0] if errors else {"field": "", "message": "invalid request"}
+        if any(e["type"] == "too_long" and tuple(e["loc"][-1:]) == ("events",) for e in exc.errors()):
+            error = f"Maximum {MAX_API_EVENTS} events allowed in one request."
+        else:
+            error = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+        return JSONResponse({"error": error, "errors": errors}, status_code=400)
+
+    @app.exception_handler(_ApiRefusal)
+    async def refused(_request: Request, exc: _ApiRefusal) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else {}
+        if exc.status == 401:
+            headers["WWW-Authenticate"] = 'Bearer realm="otel-internal-events"'
+        return JSONResponse({"error": exc.message, "errors": []}, status_code=exc.status, headers=headers)
+
+    # --- health -----------------------------------------------------------------------------------
+
+    @app.get("/-/health", tags=["health"])
+    async def health() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/-/ready", tags=["health"], responses={503: {"description": "Not ready; `reason` says why."}})
+    async def ready() -> JSONResponse:
+        """Ready for events: definitions loaded and Redis reachable."""
+        built: Gateway | None = state.get("gateway")
+        if built is None:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        reason = await anyio.to_thread.run_sync(built.ready, limiter=limiter)
+        if reason is not None:
+            return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
+        registry = built.registry
+        return JSONResponse(
+            {"status": "ready", "events": len(registry.events), "metrics": len(registry.metrics), "tokens": len(tokens)}
+        )
+
+    app.add_middleware(_BodyLimit, prefix=_API_PREFIX, max_bytes=settings.api_max_body_bytes)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app configured from ``OTEL_INTERNAL_EVENTS_*`` (the factory ``serve --workers`` runs)."""
+    return create_app(settings_from_env())
+
+
+class _ApiRefusal(Exception):
+    def __init__(self, status: int, message: str, retry_after_s: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.retry_after_s = retry_after_s
+
+
+class _BodyLimit:
+    """Answers 413 for a request under ``prefix`` whose body is over ``max_bytes``, before the
+    app reads it (declared length first, then what actually arrives)."""
+
+    def __init__(self, app: Any, prefix: str, max_bytes: int) -> None:
+        self.app = app
+        self.prefix = prefix
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, receive, send)
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            if size > self.max_bytes:
+                response = JSONResponse(
+                    {"error": f"the body is over the limit of {self.max_bytes} bytes", "errors": []}, status_code=413
+                )
+                await response(scope, receive, send)
+                return
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Any:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _read(request: Request, max_bytes: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise BodyTooLargeError(f"the body is {declared} bytes, over the limit of {max_bytes}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise BodyTooLargeError(f"the body is over the limit of {max_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _otlp_error(status: int, message: str, kind: str, retry_after_s: int = 0) -> Response:
+    code = {400: 3, 413: 8, 415: 3, 503: 14}.get(status, 2)  # google.rpc.Code of each answer
+    headers = {"Retry-After": str(retry_after_s)} if retry_after_s else None
+    return Response(status_body(code, message, kind), status_code=status, media_type=kind, headers=headers)
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    private = request.headers.get("private-token", "").strip()  # GitLab's other header
+    return private or None
+
+
+def _field_path(location: Any) -> str:
+    path = ""
+    for part in location:
+        if part == "body":
+            continue
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def _message(error: Any) -> str:
+    if error.get("type") == "json_invalid":
+        return f"the body is not valid JSON ({error.get('ctx', {}).get('error', 'parse error')})"
+    return str(error.get("msg", "invalid"))
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("otel-internal-events")
+    except metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree
+        return "0"
