@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ._collector_config import collector_config
 from ._demo import demo
 from ._report import report
 from ._serve import serve
@@ -22,5 +23,6 @@ main.add_command(validate)
 main.add_command(report)
 main.add_command(demo)
 main.add_command(snowplow_micro)
+main.add_command(collector_config)
 main.add_command(serve)
 main.add_command(token)

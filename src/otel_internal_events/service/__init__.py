@@ -16,6 +16,16 @@ stdlib HTTP front is :class:`SnowplowMicroServer`::
 
 from typing import TYPE_CHECKING
 
+from ._collector_config import (
+    DEFAULT_FILELOG_INCLUDE,
+    DEFAULT_GATEWAY_ENDPOINT,
+    JSON_LINE_TIME_FIELD,
+    CollectorVariant,
+    allowed_attributes,
+    filelog_collector_config,
+    otlp_collector_config,
+    render_collector_config,
+)
 from ._gateway import ApiEvent, Gateway, GatewayUnavailable, Outcome
 from ._iglu_registry import IgluRegistry
 from ._micro_collector import MicroCollector, MicroResponse
@@ -27,7 +37,11 @@ if TYPE_CHECKING:
     from ._app import app_from_environment, create_app
 
 __all__ = [
+    "DEFAULT_FILELOG_INCLUDE",
+    "DEFAULT_GATEWAY_ENDPOINT",
+    "JSON_LINE_TIME_FIELD",
     "ApiEvent",
+    "CollectorVariant",
     "Gateway",
     "GatewayUnavailable",
     "IgluRegistry",
@@ -38,12 +52,16 @@ __all__ = [
     "TokenEntry",
     "TokenStore",
     "WireRecord",
+    "allowed_attributes",
     "app_from_environment",
     "create_app",
     "decode_logs",
     "decode_spans",
+    "filelog_collector_config",
     "new_token",
+    "otlp_collector_config",
     "read_tokens",
+    "render_collector_config",
 ]
 
 
