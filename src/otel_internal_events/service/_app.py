@@ -10,7 +10,6 @@ of queueing without bound.
 # No ``from __future__ import annotations``: FastAPI reads the routes' annotations at run time,
 # and they name dependencies local to create_app.
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -186,7 +185,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
         ]
 
         def process() -> Outcome:
-            wait = gate.take(digest, len(requested), time.time())
+            wait = gate.take(digest, len(requested), settings.clock() / 1e9)
             if wait:
                 raise _ApiRefusal(
                     429, f"rate limit of {gate.limit} events per minute for this token reached; retry in {wait} s", wait

@@ -93,7 +93,10 @@ def read_body(body: bytes, content_encoding: str | None, max_bytes: int) -> byte
 
 
 def decode_logs(body: bytes, kind: str) -> list[WireRecord]:
-    """Every log record of an ``ExportLogsServiceRequest``; raises :class:`OtlpDecodeError`."""
+    """Every log record of an ``ExportLogsServiceRequest`` (an empty body is an empty request);
+    raises :class:`OtlpDecodeError`."""
+    if not body:
+        return []
     if kind == PROTOBUF:
         from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
@@ -103,7 +106,10 @@ def decode_logs(body: bytes, kind: str) -> list[WireRecord]:
 
 
 def decode_spans(body: bytes, kind: str) -> list[WireRecord]:
-    """Every span event of an ``ExportTraceServiceRequest``; raises :class:`OtlpDecodeError`."""
+    """Every span event of an ``ExportTraceServiceRequest`` (an empty body is an empty request);
+    raises :class:`OtlpDecodeError`."""
+    if not body:
+        return []
     if kind == PROTOBUF:
         from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 

@@ -4,8 +4,9 @@ The tokens file has one token per line::
 
     sha256:<64 hex digits> user=<user id> created=<UTC time> [note=<text>]
 
-``#`` starts a comment. The gateway reads the file when it starts and again when it changes
-(looked at no more than once a second), so a token is revoked by deleting its line.
+``#`` starts a comment. The gateway reads the file when it starts and again when it changes (looked
+at once a second, and whenever a token is not known), so a new token works at once and a token
+is revoked within a second by deleting its line.
 """
 
 from __future__ import annotations
@@ -93,8 +94,9 @@ def read_tokens(path: str | os.PathLike[str]) -> dict[str, TokenEntry]:
 class TokenStore:
     """The tokens file, read again when it changes; :meth:`user_of` answers in O(1)."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, reload_every_s: float = _RELOAD_EVERY_S) -> None:
         self.path = Path(path)
+        self._reload_every_s = reload_every_s
         self._lock = threading.Lock()
         self._stamp: tuple[int, int] | None = None
         self._checked = 0.0
@@ -106,10 +108,18 @@ class TokenStore:
         return len(self._entries)
 
     def user_of(self, token: str) -> int | str | None:
-        """The user id a token acts for; None for an unknown token."""
-        if time.monotonic() - self._checked > _RELOAD_EVERY_S:
+        """The user id a token acts for; None for an unknown token.
+
+        The file is looked at again at most once a second (a revoked token stops working), and
+        whenever a token is not known (a new token works at once).
+        """
+        digest = hash_token(token)
+        if time.monotonic() - self._checked >= self._reload_every_s:
             self._reload()
-        entry = self._entries.get(hash_token(token))
+        entry = self._entries.get(digest)
+        if entry is None:
+            self._reload()
+            entry = self._entries.get(digest)
         return None if entry is None else entry.user_id
 
     def _reload(self) -> None:

