@@ -25,7 +25,7 @@ from .config import ENV_PREFIX, Settings, _bool, settings_from_env
 from .conventions import INSTRUMENTATION_SCOPE
 from .definitions import DefinitionRegistry, load_definitions
 from .errors import ConfigurationError, InternalEventsError, MissingExtraError
-from .exporters import AnalyticsLogRecordProcessor, RedisCounterExporter, SnowplowExporter
+from .exporters import AnalyticsLogRecordProcessor, JsonLinesExporter, RedisCounterExporter, SnowplowExporter
 from .metrics import MetricReader, MetricValue, build_report
 from .recording import EventRecorder
 from .sinks import RedisCounterSink, SnowplowSinkSettings
@@ -35,7 +35,7 @@ __all__ = ["RECORD_LIMITS", "Runtime", "configure", "configured", "current", "di
 
 _log = logging.getLogger("otel_internal_events")
 _GLOB_SPECIAL = str.maketrans({c: "\\" + c for c in "*?[]\\"})
-_KNOWN_EXPORTERS = {"redis", "otlp", "snowplow", "none"}
+_KNOWN_EXPORTERS = {"redis", "otlp", "snowplow", "jsonl", "none"}
 
 
 class Runtime:
@@ -83,6 +83,8 @@ class Runtime:
             exporters.append(("redis", RedisCounterExporter(self.redis_sink, self.meter)))
         if "otlp" in settings.exporters:
             exporters.append(("otlp", _otlp_exporter(settings)))
+        if "jsonl" in settings.exporters:
+            exporters.append(("jsonl", JsonLinesExporter(settings.jsonl_path)))
         self.snowplow_exporter: SnowplowExporter | None = None
         if _snowplow_wanted(settings):
             self.snowplow_exporter = _snowplow_exporter(settings, self.meter)

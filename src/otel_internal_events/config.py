@@ -80,11 +80,15 @@ class Settings:
     )
     exporters: tuple[str, ...] = field(
         default=("redis",),
-        metadata=_env("EXPORTERS", _names, "Comma-separated: redis, otlp, snowplow, or none."),
+        metadata=_env("EXPORTERS", _names, "Comma-separated: redis, otlp, snowplow, jsonl, or none."),
     )
     otlp_endpoint: str | None = field(
         default=None,
         metadata=_env("OTLP_ENDPOINT", str, "OTLP/HTTP logs endpoint for the otlp exporter."),
+    )
+    jsonl_path: str = field(
+        default="-",
+        metadata=_env("JSONL_PATH", str, "Where the jsonl exporter appends one JSON line per event; -: stdout."),
     )
     max_queue_size: int = field(
         default=131_072,

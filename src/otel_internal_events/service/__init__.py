@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 from ._collector_config import (
     DEFAULT_FILELOG_INCLUDE,
     DEFAULT_GATEWAY_ENDPOINT,
-    JSON_LINE_TIME_FIELD,
     CollectorVariant,
     allowed_attributes,
     filelog_collector_config,
@@ -39,7 +38,6 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_FILELOG_INCLUDE",
     "DEFAULT_GATEWAY_ENDPOINT",
-    "JSON_LINE_TIME_FIELD",
     "ApiEvent",
     "CollectorVariant",
     "Gateway",

@@ -35,11 +35,11 @@ from ..conventions import (
     USER_ID,
 )
 from ..definitions import DefinitionRegistry, EventDefinition
+from ..exporters import JSON_LINE_TIME
 
 __all__ = [
     "DEFAULT_FILELOG_INCLUDE",
     "DEFAULT_GATEWAY_ENDPOINT",
-    "JSON_LINE_TIME_FIELD",
     "CollectorVariant",
     "allowed_attributes",
     "filelog_collector_config",
@@ -51,8 +51,6 @@ __all__ = [
 DEFAULT_GATEWAY_ENDPOINT: Final = "http://127.0.0.1:4318"
 #: Files the filelog variant reads unless told otherwise.
 DEFAULT_FILELOG_INCLUDE: Final = ("/var/log/internal-events/*.jsonl",)
-#: The key of a JSON line that holds the event time (RFC 3339); every other key is a wire attribute.
-JSON_LINE_TIME_FIELD: Final = "time"
 
 CollectorVariant = Literal["otlp", "filelog"]
 OtlpEncoding = Literal["proto", "json"]
@@ -179,12 +177,12 @@ def filelog_collector_config(
         {
             "type": "time_parser",
             "id": "event_time",
-            "parse_from": f"attributes.{JSON_LINE_TIME_FIELD}",
+            "parse_from": f"attributes.{JSON_LINE_TIME}",
             "layout_type": "gotime",
             "layout": _RFC3339_GOTIME,
             "on_error": "drop",
         },
-        {"type": "remove", "id": "drop_time_attribute", "field": f"attributes.{JSON_LINE_TIME_FIELD}"},
+        {"type": "remove", "id": "drop_time_attribute", "field": f"attributes.{JSON_LINE_TIME}"},
         # The body still holds the raw line, undeclared keys included.
         {"type": "remove", "id": "drop_raw_line", "field": "body"},
         {
