@@ -41,12 +41,12 @@ def serve(paths: tuple[str, ...], host: str, port: int, workers: int, access_log
             "the gateway needs the service extra: pip install 'otel-internal-events[service]'"
         ) from None
     roots = find_definition_roots(paths)
-    os.environ[ENV_PREFIX + "DEFINITIONS"] = os.pathsep.join(roots)  # for every worker
     try:
-        settings = settings_from_env()
+        settings = settings_from_env(definitions=roots)
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from None
     load_or_exit(roots, "the gateway was not started")
+    os.environ[ENV_PREFIX + "DEFINITIONS"] = os.pathsep.join(roots)  # for every worker
     redis_url = settings.redis_url
     if redis_url is None:
         try:

@@ -29,7 +29,7 @@ from ._gateway import ApiEvent, Gateway, GatewayUnavailable, Outcome
 from ._iglu_registry import IgluRegistry
 from ._micro_collector import MicroCollector, MicroResponse
 from ._micro_http import SnowplowMicroServer
-from ._otlp import WireRecord, decode_logs, decode_spans
+from ._otlp import OtlpDecodeError, WireRecord, decode_logs, decode_spans
 from ._tokens import TokenEntry, TokenStore, new_token, read_tokens
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ __all__ = [
     "IgluRegistry",
     "MicroCollector",
     "MicroResponse",
+    "OtlpDecodeError",
     "Outcome",
     "SnowplowMicroServer",
     "TokenEntry",

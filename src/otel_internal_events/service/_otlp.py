@@ -345,9 +345,9 @@ def _json_attributes(message: dict[str, Any], path: str) -> dict[str, Any]:
         if not isinstance(key, str):
             raise OtlpDecodeError(f"{where}.key: expected a string")
         value = pair.get("value")
-        if value is None:
-            continue
-        attributes[key] = _json_value(value, f"{where}.value")
+        found = None if value is None else _json_value(value, f"{where}.value")
+        if found is not None:  # an empty AnyValue, as protobuf's: no attribute
+            attributes[key] = found
     return attributes
 
 
