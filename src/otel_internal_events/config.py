@@ -43,15 +43,18 @@ def _names(value: str) -> tuple[str, ...]:
 def _positive(value: str) -> int:
     number = int(value)
     if number <= 0:
-        raise ValueError("must be a positive integer")
+        raise ValueError(_INTEGER_RULES[_positive])
     return number
 
 
 def _non_negative(value: str) -> int:
     number = int(value)
     if number < 0:
-        raise ValueError("must be zero or a positive integer")
+        raise ValueError(_INTEGER_RULES[_non_negative])
     return number
+
+
+_INTEGER_RULES = {_positive: "must be a positive integer", _non_negative: "must be zero or a positive integer"}
 
 
 def _env(name: str, parse: Callable[[str], Any], doc: str) -> Any:
@@ -250,7 +253,7 @@ def _checked(spec: Any, value: Any) -> Any:
             return value
         if parse is _positive or parse is _non_negative:
             if not isinstance(value, int) or isinstance(value, bool):
-                raise ValueError("must be an integer")
+                raise ValueError(_INTEGER_RULES[parse])
             return parse(str(value))
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(f"{spec.name}={value!r}: {exc}") from None
