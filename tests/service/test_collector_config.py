@@ -40,6 +40,8 @@ from otel_internal_events.service import (
     render_collector_config,
 )
 
+from .conftest import filelog_collector
+
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = {
     "otlp": ROOT / "collector-config" / "gateway-otlp.yaml",
@@ -444,21 +446,11 @@ def _deliver(otelcol: Path, folder: Path, encoding: str) -> Delivery:
     decode = _json_records if encoding == "json" else _proto_records
     server = _GatewayStandIn()
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    config = filelog_collector_config(
-        load_definitions(ROOT / "definitions"),
-        gateway=f"http://127.0.0.1:{server.server_address[1]}",
-        include=[str(folder / "*.jsonl")],
-        start_at="beginning",
-        encoding="json" if encoding == "json" else "proto",
-    )
-    config_file = folder / "collector.yaml"
-    config_file.write_text(render_collector_config(config, variant="filelog", sources=["definitions"]), "utf-8")
-    log_file = folder / "collector.log"
-    with log_file.open("wb") as log:
-        # Internal metrics off: their default port would clash between runs and other collectors.
-        command = [otelcol, "--config", config_file, "--set=service.telemetry.metrics.level=none"]
-        collector = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        try:
+    try:
+        with filelog_collector(otelcol, folder, f"http://127.0.0.1:{server.server_address[1]}", encoding) as (
+            collector,
+            log_file,
+        ):
 
             def done() -> bool:
                 records = [r for _, _, body in server.requests for r in decode(body)]
@@ -466,11 +458,10 @@ def _deliver(otelcol: Path, folder: Path, encoding: str) -> Delivery:
 
             with server.arrived:
                 arrived = server.arrived.wait_for(done, timeout=60)
-        finally:
-            collector.terminate()  # a graceful stop flushes the batch and the sending queue
-            exit_code = collector.wait(timeout=30)
-            server.shutdown()
-            server.server_close()
+        exit_code = collector.returncode  # stopped gracefully: the batch and the sending queue flushed
+    finally:
+        server.shutdown()
+        server.server_close()
     assert arrived and exit_code == 0, log_file.read_text("utf-8", "replace")[-4000:]
     records = [r for _, _, body in server.requests for r in decode(body)]
     by_user = {attrs[USER_ID]: (time, attrs, body) for time, attrs, body in records}

@@ -4,7 +4,6 @@ to the gateway, and the gateway's counters equal the application's own."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,10 +13,8 @@ import pytest
 import redis
 
 import otel_internal_events as oie
-from otel_internal_events.definitions import load_definitions
-from otel_internal_events.service import filelog_collector_config, render_collector_config
 
-from .conftest import SHIPPED_DEFINITIONS, RunningGateway, redis_values
+from .conftest import RunningGateway, filelog_collector, redis_values
 
 
 class Project:
@@ -72,25 +69,9 @@ def test_events_written_as_json_lines_reach_the_gateway_through_the_collector(
     expected = redis_values(redis_client, key_prefix)
     assert expected["{event_counters}_create_pipeline"] == 101
 
-    config = filelog_collector_config(
-        load_definitions(SHIPPED_DEFINITIONS),
-        gateway=gateway.url,
-        include=[str(tmp_path / "*.jsonl")],
-        start_at="beginning",
-        encoding="json" if encoding == "json" else "proto",
-    )
-    config_file = tmp_path / "collector.yaml"
-    config_file.write_text(render_collector_config(config, variant="filelog", sources=["definitions"]), "utf-8")
-    log_file = tmp_path / "collector.log"
-    with log_file.open("wb") as log:
-        command = [otelcol, "--config", config_file, "--set=service.telemetry.metrics.level=none"]
-        collector = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 60
-            while gateway.total("create_pipeline") < 101 and collector.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.05)
-        finally:
-            collector.terminate()
-            collector.wait(timeout=30)
+    with filelog_collector(otelcol, tmp_path, gateway.url, encoding) as (collector, log_file):
+        deadline = time.monotonic() + 60
+        while gateway.total("create_pipeline") < 101 and collector.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     assert gateway.keys() == expected, log_file.read_text("utf-8", "replace")[-3000:]
