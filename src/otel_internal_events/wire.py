@@ -31,6 +31,7 @@ __all__ = [
     "call_arguments",
     "decode",
     "encode",
+    "encode_event",
     "event_name",
     "for_snowplow",
     "property_attribute",
@@ -94,6 +95,20 @@ def encode(
     if send_snowplow is False:
         attributes[SEND_SNOWPLOW] = False
     return attributes
+
+
+def encode_event(event: TrackedEvent) -> dict[str, Any]:
+    """The attributes of a validated event: :func:`encode` of its fields."""
+    return encode(
+        event.name,
+        user_id=event.user_id,
+        project_id=event.project_id,
+        namespace_id=event.namespace_id,
+        properties=event.properties,
+        feature_enabled_by_namespace_ids=event.feature_enabled_by_namespace_ids or None,
+        category=event.category,
+        send_snowplow=event.send_snowplow,
+    )
 
 
 def event_name(name: str | None, attributes: Mapping[str, object]) -> str | None:

@@ -57,11 +57,14 @@ def test_json_proto_field_names_and_the_observed_time_are_read_too() -> None:
     assert decode_logs(body, JSON) == [WireRecord("e", {}, 9, 0, "")]
 
 
-def test_protobuf_records_decode_to_the_same_values() -> None:
+def test_protobuf_records_decode_to_the_same_values_and_other_fields_are_skipped() -> None:
     request = ExportLogsServiceRequest()
     scope_logs = request.resource_logs.add().scope_logs.add()
     scope_logs.scope.name = "s"
+    request.resource_logs[0].resource.attributes.add(key="service.name").value.string_value = "app"
     record = scope_logs.log_records.add(event_name="e", time_unix_nano=123, trace_id=bytes.fromhex(TRACE))
+    record.body.kvlist_value.values.add(key="not", value={"string_value": "read"})
+    record.severity_number, record.severity_text, record.flags, record.span_id = 9, "INFO", 1, b"\x01" * 8
     from google.protobuf.json_format import ParseDict
     from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 

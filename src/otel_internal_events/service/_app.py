@@ -9,6 +9,7 @@ of queueing without bound.
 
 # No ``from __future__ import annotations``: FastAPI reads the routes' annotations at run time,
 # and they name dependencies local to create_app.
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -109,6 +110,10 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
         built = gateway if gateway is not None else await anyio.to_thread.run_sync(Gateway, settings)
         state["gateway"] = built
         state["rate"] = RateLimiter(built.redis, settings.api_rate_limit, settings.key_prefix)
+        # What start-up built lives as long as the process: out of the collector's way, so that a
+        # full collection does not walk the registry and the app on every few thousand events.
+        gc.collect()
+        gc.freeze()
         _log.info("gateway ready: %d events, %d metrics", len(built.registry.events), len(built.registry.metrics))
         try:
             yield

@@ -37,7 +37,7 @@ from ..definitions import DefinitionRegistry
 from ..errors import TrackingError
 from ..exporters import AnalyticsLogRecordProcessor, failed_counter
 from ..sinks import RedisCounterSink
-from ..wire import TrackedEvent, call_arguments, decode
+from ..wire import TrackedEvent, call_arguments, decode, encode_event
 from ._otlp import WireRecord
 
 __all__ = ["ApiEvent", "Gateway", "GatewayUnavailable", "Outcome"]
@@ -134,9 +134,17 @@ class Gateway:
         events: list[TrackedEvent] = []
         snowplow: list[tuple[TrackedEvent, dict[str, Any], int]] = []
         now = self.settings.clock()
+        fast = self.checker.event_from_wire
         for record in records:
             name = self._event_of(record)
             if name is None:
+                continue
+            timestamp = record.timestamp_ns or now
+            event = fast(name, record.attributes, timestamp)
+            if event is not None:
+                events.append(event)
+                if self.snowplow is not None and event.send_snowplow:
+                    snowplow.append((event, encode_event(event), record.trace_id))
                 continue
             arguments = call_arguments(record.attributes)
             attributes = self._check(
@@ -151,7 +159,7 @@ class Gateway:
                 arguments.send_snowplow_event,
             )
             if attributes is not None:
-                self._keep(name, attributes, record.timestamp_ns or now, record.trace_id, events, snowplow)
+                self._keep(name, attributes, timestamp, record.trace_id, events, snowplow)
         self._write(events, snowplow, outcome)
         return outcome
 

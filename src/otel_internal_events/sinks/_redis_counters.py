@@ -93,7 +93,11 @@ class RedisCounterSink:
                 if kind == "unique":
                     value = getattr(event, source) if source in _ID_FIELDS else properties.get(source)
                     if value is not None:  # missing: the tracker has counted it as rejected
-                        unique[key].add(value if type(value) is str else unique_member(value))
+                        value_type = type(value)
+                        if value_type is str:
+                            unique[key].add(value)
+                        else:  # an id's digits, as unique_member writes them
+                            unique[key].add(str(value) if value_type is int else unique_member(value))
                     continue
                 if kind == "sum":
                     amount = properties.get("value")

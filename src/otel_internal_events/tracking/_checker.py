@@ -17,10 +17,20 @@ from typing import Any
 from opentelemetry.metrics import Meter
 
 from .._once import LogOnce
-from ..conventions import REJECTED_COUNTER
+from ..conventions import (
+    CATEGORY,
+    EVENT_NAME,
+    FEATURE_ENABLED_BY_NAMESPACE_IDS,
+    NAMESPACE_ID,
+    PROJECT_ID,
+    PROPERTY_PREFIX,
+    REJECTED_COUNTER,
+    SEND_SNOWPLOW,
+    USER_ID,
+)
 from ..definitions import DefinitionRegistry
 from ..errors import InvalidPropertyTypeError, TrackingError, UnknownEventError
-from ..wire import encode
+from ..wire import TrackedEvent, encode
 from ._validator import EventSpec, compile_specs, identifier_of, project_namespace, property_problem
 
 __all__ = ["EventChecker"]
@@ -125,6 +135,70 @@ class EventChecker:
             send_snowplow=send_snowplow,
         )
 
+    def event_from_wire(self, event: str, attributes: Mapping[str, Any], timestamp_ns: int) -> TrackedEvent | None:
+        """The event of wire attributes that pass every check as they are; None when anything
+        needs the full check (:meth:`check` of :func:`~otel_internal_events.wire.call_arguments`),
+        which says what is wrong.
+
+        A fast path for the gateway, where nearly every event is clean: it turns the attributes
+        into the event in one pass, and accepts only what the full check accepts unchanged (the
+        whole-double ids of a parsed log line included), so both give the same event.
+        """
+        spec = self._specs.get(event) if type(event) is str else None
+        if spec is None:
+            return None
+        by_attribute = spec.by_attribute
+        properties: dict[str, Any] = {}
+        ids: dict[str, Any] = {"user": None, "project": None, "namespace": None}
+        category: str | None = None
+        feature_ids: tuple[int, ...] = ()
+        send_snowplow = True
+        for key, value in attributes.items():
+            declared = by_attribute.get(key)
+            if declared is not None:
+                if type(value) not in declared[1]:
+                    return None
+                properties[declared[0]] = value
+                continue
+            field = _WIRE_FIELDS.get(key)
+            if field is None:
+                if key.startswith(PROPERTY_PREFIX):
+                    return None  # undeclared
+                continue  # not ours: the full check ignores it too
+            value_type = type(value)
+            if field in ids:
+                if value_type is float and value.is_integer():
+                    value = int(value)
+                elif value_type is not int and value_type is not str:
+                    return None
+                ids[field] = value
+            elif field == "category":
+                if value_type is not str:
+                    return None
+                category = value
+            elif field == "feature_ids":
+                if value_type is not list or not all(type(v) is int for v in value):
+                    return None
+                feature_ids = tuple(value)
+            elif field == "send_snowplow":
+                if value_type is not bool:
+                    return None
+                send_snowplow = value
+        for identifier, matchers in spec.required_identifiers:
+            if ids[identifier] is None and any(matcher is None or matcher(properties) for matcher in matchers):
+                return None
+        return TrackedEvent(
+            event,
+            timestamp_ns,
+            ids["user"],
+            ids["project"],
+            ids["namespace"],
+            properties,
+            category,
+            feature_ids,
+            send_snowplow,
+        )
+
     def settle(self, problems: list[TrackingError]) -> None:
         """Apply the mode to a call's problems: raise the first (strict), or report each."""
         if self.strict:
@@ -197,3 +271,15 @@ class EventChecker:
         except UnknownEventError as exc:
             return exc
         return UnknownEventError(event, "", "unknown event")  # pragma: no cover - spec is compiled
+
+
+#: The wire attributes other than properties, by what :meth:`EventChecker.event_from_wire` reads.
+_WIRE_FIELDS = {
+    USER_ID: "user",
+    PROJECT_ID: "project",
+    NAMESPACE_ID: "namespace",
+    CATEGORY: "category",
+    FEATURE_ENABLED_BY_NAMESPACE_IDS: "feature_ids",
+    SEND_SNOWPLOW: "send_snowplow",
+    EVENT_NAME: "event",
+}

@@ -10,7 +10,7 @@ from ..conventions import PROPERTY_PREFIX
 from ..definitions import IDENTIFIERS, DefinitionRegistry
 from ..errors import InvalidPropertyError, InvalidPropertyTypeError, MissingIdentifierError, TrackingError
 
-__all__ = ["EventSpec", "compile_specs", "identifier_of", "project_namespace", "property_problem"]
+__all__ = ["KIND_TYPES", "EventSpec", "compile_specs", "identifier_of", "project_namespace", "property_problem"]
 
 _MISSING = object()
 Matcher = Callable[[Mapping[str, object]], bool]
@@ -28,6 +28,8 @@ class EventSpec:
     #: call's properties: a filtered unique metric needs the identifier only for calls it counts.
     required_identifiers: tuple[tuple[str, tuple[Matcher | None, ...]], ...]
     declared: str
+    #: attribute name -> (property name, the Python types its kind takes), for reading the wire
+    by_attribute: Mapping[str, tuple[str, frozenset[type]]]
 
     def undeclared(self, key: str) -> TrackingError:
         return InvalidPropertyError(
@@ -54,6 +56,7 @@ def compile_specs(registry: DefinitionRegistry) -> dict[str, EventSpec]:
             properties=properties,
             required_identifiers=_required_identifiers(registry, name),
             declared=", ".join(sorted(properties)) or "none",
+            by_attribute={attribute: (key, KIND_TYPES[kind]) for key, (attribute, kind) in properties.items()},
         )
     return specs
 
@@ -68,21 +71,20 @@ def _required_identifiers(
     return tuple((identifier, tuple(found)) for identifier, found in sorted(matchers.items()))
 
 
+#: The exact Python types of the values each property kind takes (bool is not a number).
+KIND_TYPES: Mapping[str, frozenset[type]] = {
+    "string": frozenset({str}),
+    "number": frozenset({int, float}),
+    "any": frozenset({str, int, float}),
+}
+
+
 def property_problem(event: str, key: str, kind: str, value: Any) -> TrackingError | None:
     """None when ``value`` fits the declared ``kind``; else the typed error."""
     value_type = type(value)
-    if kind == "string":
-        if value_type is str:
-            return None
-        expected = "a string"
-    elif kind == "number":
-        if value_type is int or value_type is float:
-            return None
-        expected = "a number"
-    else:
-        if value_type is str or value_type is int or value_type is float:
-            return None
-        expected = "a string or a number"
+    if value_type in KIND_TYPES[kind]:
+        return None
+    expected = {"string": "a string", "number": "a number"}.get(kind, "a string or a number")
     return InvalidPropertyTypeError(
         event, f"additional_properties.{key}", f"expected {expected}, got {value_type.__name__} {value!r}"
     )
