@@ -93,11 +93,10 @@ class RedisCounterSink:
                 if kind == "unique":
                     value = getattr(event, source) if source in _ID_FIELDS else properties.get(source)
                     if value is not None:  # missing: the tracker has counted it as rejected
-                        value_type = type(value)
-                        if value_type is str:
+                        if type(value) is str:
                             unique[key].add(value)
                         else:  # an id's digits, as unique_member writes them
-                            unique[key].add(str(value) if value_type is int else unique_member(value))
+                            unique[key].add(str(value) if type(value) is int else unique_member(value))
                     continue
                 if kind == "sum":
                     amount = properties.get("value")
