@@ -68,7 +68,6 @@ def property_attribute(name: str) -> str:
 
 def encode(
     event: str,
-    *,
     user_id: Identifier | None = None,
     project_id: Identifier | None = None,
     namespace_id: Identifier | None = None,

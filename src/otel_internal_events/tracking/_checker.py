@@ -110,9 +110,9 @@ class EventChecker:
         if namespace_id is None and project is not None and project_id is not None:
             namespace_id = project_namespace(event, project)
         properties = self._properties(problems, spec, additional_properties) if additional_properties else None
-        ids = {"user": user_id, "project": project_id, "namespace": namespace_id}
         for identifier, matchers in spec.required_identifiers:
-            if ids[identifier] is None and any(matcher is None or matcher(properties or {}) for matcher in matchers):
+            given = user_id if identifier == "user" else project_id if identifier == "project" else namespace_id
+            if given is None and any(matcher is None or matcher(properties or {}) for matcher in matchers):
                 problems.append(spec.missing(identifier))
         if category is not None and type(category) is not str:
             problems.append(InvalidPropertyTypeError(event, "category", f"expected a string, got {category!r}"))
@@ -122,18 +122,9 @@ class EventChecker:
                 InvalidPropertyTypeError(event, "send_snowplow_event", f"expected True or False, got {send_snowplow!r}")
             )
             send_snowplow = True
-        return encode(
-            event,
-            user_id=user_id,
-            project_id=project_id,
-            namespace_id=namespace_id,
-            properties=properties,
-            feature_enabled_by_namespace_ids=None
-            if feature_ids is None
-            else self._feature_ids(problems, event, feature_ids),
-            category=category,
-            send_snowplow=send_snowplow,
-        )
+        if feature_ids is not None:
+            feature_ids = self._feature_ids(problems, event, feature_ids)
+        return encode(event, user_id, project_id, namespace_id, properties, feature_ids, category, send_snowplow)
 
     def event_from_wire(self, event: str, attributes: Mapping[str, Any], timestamp_ns: int) -> TrackedEvent | None:
         """The event of wire attributes that pass every check as they are; None when anything
@@ -219,7 +210,7 @@ class EventChecker:
         """The valid properties, by their own names."""
         valid = {}
         declared = spec.properties
-        if not isinstance(properties, Mapping):
+        if type(properties) is not dict and not isinstance(properties, Mapping):
             problems.append(
                 InvalidPropertyTypeError(
                     spec.name, "additional_properties", f"expected a mapping, got {type(properties).__name__}"
@@ -238,16 +229,14 @@ class EventChecker:
             valid[key] = value
         return valid
 
-    @staticmethod
-    def _identifier(problems: list[TrackingError], event: str, name: str, value: Any) -> int | str | None:
+    def _identifier(self, problems: list[TrackingError], event: str, name: str, value: Any) -> int | str | None:
         try:
             return identifier_of(event, name, value)
         except TrackingError as problem:
             problems.append(problem)
             return None
 
-    @staticmethod
-    def _feature_ids(problems: list[TrackingError], event: str, ids: Iterable[int]) -> list[int]:
+    def _feature_ids(self, problems: list[TrackingError], event: str, ids: Iterable[int]) -> list[int]:
         try:
             values = list(ids)
         except TypeError:

@@ -53,8 +53,11 @@ class Tracker:
         send_snowplow_event: bool = True,
     ) -> None:
         """Check and record one event; see the module docstring for what happens on problems."""
+        checker = self.checker
         try:
-            attributes = self.checker.attributes(
+            problems: list[TrackingError] = []
+            attributes = checker.check(
+                problems,
                 event,
                 user,
                 namespace,
@@ -64,6 +67,8 @@ class Tracker:
                 category,
                 send_snowplow_event,
             )
+            if problems:
+                checker.settle(problems)
             if attributes is not None:
                 self._recorder.record(event, attributes, self._clock())
         except TrackingError:
@@ -71,4 +76,4 @@ class Tracker:
         except Exception as exc:
             if self.strict:
                 raise
-            self.checker.report(TrackingError(str(event), "", f"internal error: {exc!r}"), "internal_error")
+            checker.report(TrackingError(str(event), "", f"internal error: {exc!r}"), "internal_error")
