@@ -53,39 +53,6 @@ class EventChecker:
         )
         self._once = LogOnce(_log, suffix="")
 
-    def attributes(
-        self,
-        event: str,
-        user: Any = None,
-        namespace: Any = None,
-        project: Any = None,
-        additional_properties: Mapping[str, Any] | None = None,
-        feature_enabled_by_namespace_ids: Iterable[int] | None = None,
-        category: Any = None,
-        send_snowplow_event: Any = True,
-    ) -> Attributes | None:
-        """The wire attributes of a valid call (the arguments of ``track_internal_event``);
-        None when there is nothing to record.
-
-        Strict mode raises the first problem; production mode reports every problem and
-        returns what is valid (None for an unknown event).
-        """
-        problems: list[TrackingError] = []
-        attributes = self.check(
-            problems,
-            event,
-            user,
-            namespace,
-            project,
-            additional_properties,
-            feature_enabled_by_namespace_ids,
-            category,
-            send_snowplow_event,
-        )
-        if problems:
-            self.settle(problems)
-        return attributes
-
     def check(
         self,
         problems: list[TrackingError],
