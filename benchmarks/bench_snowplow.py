@@ -47,7 +47,7 @@ from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, LogRecordE
 import otel_internal_events as oie
 from otel_internal_events import _pipeline, _redis
 from otel_internal_events.definitions import load_definitions
-from otel_internal_events.exporters import SnowplowExporter
+from otel_internal_events.exporters import ExportLosses, SnowplowExporter
 from otel_internal_events.iglu import GITLAB_SERVICE_PING_SCHEMA, GITLAB_STANDARD_SCHEMA
 from otel_internal_events.sinks import SnowplowSinkSettings, load_snowplow_tracker, pseudonymize
 from otel_internal_events.wire import TrackedEvent
@@ -132,7 +132,7 @@ def run_exporter(url: str, batch: list[Any], cpu: list[float]) -> float:
     from opentelemetry.sdk.metrics import MeterProvider
 
     settings = SnowplowSinkSettings(url, batch_size=50, pseudonymization_secret=SECRET)
-    exporter = SnowplowExporter(settings, MeterProvider().get_meter("bench"), timeout_millis=60_000)
+    exporter = SnowplowExporter(settings, ExportLosses(MeterProvider().get_meter("bench")), timeout_millis=60_000)
     exporter.export(batch[:1])  # start the export process outside the timed part
     micro(url, "/micro/reset")
     start, cpu_start = time.perf_counter(), time.thread_time()

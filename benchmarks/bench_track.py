@@ -156,7 +156,7 @@ def bench_drain(url: str, records: int) -> float:
     for i in range(records):
         oie.track_internal_event(EVENT, user=i, project=projects[i % 50], additional_properties=PROPERTIES)
     batch = list(capture.get_finished_logs())
-    exporter = RedisCounterExporter(RedisCounterSink(runtime.redis, runtime.registry, "bench3:"), runtime.meter)
+    exporter = RedisCounterExporter(RedisCounterSink(runtime.redis, runtime.registry, "bench3:"), runtime.losses)
     size = 4096
     start = time.perf_counter()
     for offset in range(0, len(batch), size):

@@ -156,6 +156,7 @@ def test_failed_auto_configuration_in_production_logs_once_and_tracking_is_a_no_
     assert errors[0].startswith("internal events tracking is off: configuration failed: ")
     assert "definition folder not found" in errors[0]
     assert _pipeline._current is None
+    assert oie.flush() is False  # tracking is off: what was tracked went nowhere
 
 
 def test_failed_auto_configuration_in_strict_mode_raises(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -109,11 +109,14 @@ def with_batched_redis_writes() -> Iterator[None]:
 def flush(timeout_millis: int = 30_000) -> bool:
     """Deliver every event tracked so far.
 
-    True when every queue drained within the timeout and no event failed for good on the way
-    (an exporter that gave up after its retries, e.g. Redis unreachable, makes it False).
+    True when every queue drained within ``timeout_millis`` and no event tracked since the last
+    ``flush()`` was lost: none dropped (a full queue, a shutdown) and none failed for good (an
+    exporter that gave up after its retries, a write Redis refused, an event Snowplow's collector
+    refused or that could not be built), including by a configuration replaced since. False too
+    when tracking is off because its configuration failed. Which exporter lost how many, and why,
+    is in the counters ``internal_events.export.dropped`` and ``internal_events.export.failed``.
     """
-    runtime = _pipeline._current
-    return True if runtime is None else runtime.flush(timeout_millis)
+    return _pipeline.flush(timeout_millis)
 
 
 def metric_value(key_path: str, *, at: dt.date | None = None) -> MetricValue:

@@ -25,13 +25,28 @@ from .config import ENV_PREFIX, Settings, _bool, settings_from_env
 from .conventions import INSTRUMENTATION_SCOPE
 from .definitions import DefinitionRegistry, load_definitions
 from .errors import ConfigurationError, InternalEventsError, MissingExtraError
-from .exporters import AnalyticsLogRecordProcessor, JsonLinesExporter, RedisCounterExporter, SnowplowExporter
+from .exporters import (
+    AnalyticsLogRecordProcessor,
+    ExportLosses,
+    JsonLinesExporter,
+    RedisCounterExporter,
+    SnowplowExporter,
+)
 from .metrics import MetricReader, MetricValue, build_report
 from .recording import EventRecorder
 from .sinks import RedisCounterSink, SnowplowSinkSettings
 from .tracking import Tracker
 
-__all__ = ["RECORD_LIMITS", "Runtime", "configure", "configured", "current", "disabled_reason", "shutdown"]
+__all__ = [
+    "RECORD_LIMITS",
+    "Runtime",
+    "configure",
+    "configured",
+    "current",
+    "disabled_reason",
+    "flush",
+    "shutdown",
+]
 
 _log = logging.getLogger("otel_internal_events")
 _GLOB_SPECIAL = str.maketrans({c: "\\" + c for c in "*?[]\\"})
@@ -56,6 +71,8 @@ class Runtime:
         self.registry = registry if registry is not None else load_definitions(*settings.definitions)
         provider = meter_provider or otel_metrics.get_meter_provider()
         self.meter: Meter = provider.get_meter(INSTRUMENTATION_SCOPE)
+        #: What every processor and exporter of this runtime lost for good, by exporter.
+        self.losses = ExportLosses(self.meter)
         self.logger_provider = _analytics_logger_provider()
         self.processors: dict[str, AnalyticsLogRecordProcessor] = {}
         self._redis: Any = None
@@ -80,14 +97,14 @@ class Runtime:
         # thread, so that a configuration error leaves nothing running behind.
         exporters: list[tuple[str, Any]] = []
         if self.redis_sink is not None:
-            exporters.append(("redis", RedisCounterExporter(self.redis_sink, self.meter)))
+            exporters.append(("redis", RedisCounterExporter(self.redis_sink, self.losses)))
         if "otlp" in settings.exporters:
             exporters.append(("otlp", _otlp_exporter(settings)))
         if "jsonl" in settings.exporters:
             exporters.append(("jsonl", JsonLinesExporter(settings.jsonl_path)))
         self.snowplow_exporter: SnowplowExporter | None = None
         if _snowplow_wanted(settings):
-            self.snowplow_exporter = _snowplow_exporter(settings, self.meter)
+            self.snowplow_exporter = _snowplow_exporter(settings, self.losses)
             exporters.append(("snowplow", self.snowplow_exporter))
         if len(exporters) > 1:
             # One queue for the caller; a dispatcher thread feeds each exporter's own queue.
@@ -110,7 +127,7 @@ class Runtime:
         s = self.settings
         return AnalyticsLogRecordProcessor(
             exporter,
-            self.meter,
+            self.losses,
             name=name,
             max_queue_size=s.max_queue_size,
             max_export_batch_size=s.max_export_batch_size,
@@ -162,9 +179,14 @@ class Runtime:
         return len(keys)
 
     def flush(self, timeout_millis: int = 30_000) -> bool:
+        """Deliver what is queued; True when it drained and nothing was lost since the last flush."""
         # Every processor is flushed, even after one has reported a failure.
         results = [p.force_flush(timeout_millis) for p in self._all_processors()]
         return all(results)
+
+    def lost_since_flush(self) -> int:
+        """Records dropped or failed for good since the last flush, by any processor or exporter."""
+        return sum(p.lost_since_flush() for p in self._all_processors())
 
     def shutdown(self, timeout_millis: int = 30_000) -> None:
         for processor in self._all_processors():
@@ -225,7 +247,7 @@ def _snowplow_wanted(settings: Settings) -> bool:
     return bool(settings.snowplow_endpoint) and "none" not in settings.exporters
 
 
-def _snowplow_exporter(settings: Settings, meter: Meter) -> SnowplowExporter:
+def _snowplow_exporter(settings: Settings, losses: ExportLosses) -> SnowplowExporter:
     assert settings.snowplow_endpoint is not None
     sink_settings = SnowplowSinkSettings(
         settings.snowplow_endpoint,
@@ -238,12 +260,14 @@ def _snowplow_exporter(settings: Settings, meter: Meter) -> SnowplowExporter:
         pseudonymization_secret=settings.pseudonymization_secret,
         encode_base64=settings.snowplow_encode_base64,
     )
-    return SnowplowExporter(sink_settings, meter, timeout_millis=settings.export_timeout_millis)
+    return SnowplowExporter(sink_settings, losses, timeout_millis=settings.export_timeout_millis)
 
 
 _current: Runtime | None = None
 _lock = threading.RLock()
 _disabled_reason: str | None = None
+#: Records a replaced runtime lost after the last flush: the next flush() reports them.
+_lost_by_replaced = 0
 
 
 def configure(
@@ -267,8 +291,28 @@ def configure(
         runtime = Runtime(settings, registry, meter_provider)
         previous, _current, _disabled_reason = _current, runtime, None
     if previous is not None:
-        previous.shutdown()
+        _retire(previous, 30_000)
     return runtime
+
+
+def _retire(runtime: Runtime, timeout_millis: int) -> None:
+    """Shut down a runtime that a new configuration replaces; the next flush() reports its losses."""
+    global _lost_by_replaced
+    runtime.shutdown(timeout_millis)
+    lost = runtime.lost_since_flush()
+    if lost:
+        with _lock:
+            _lost_by_replaced += lost
+
+
+def flush(timeout_millis: int = 30_000) -> bool:
+    """Deliver every event tracked so far; see :func:`otel_internal_events.flush`."""
+    global _lost_by_replaced
+    runtime = _current
+    drained = _disabled_reason is None if runtime is None else runtime.flush(timeout_millis)
+    with _lock:
+        lost, _lost_by_replaced = _lost_by_replaced, 0
+    return drained and not lost
 
 
 def configured() -> Runtime | None:
@@ -319,13 +363,20 @@ def _strict_from_env() -> bool:
         return False
 
 
-def shutdown(timeout_millis: int = 30_000) -> None:
-    """Deliver what is queued and stop the pipeline; the next tracked event configures anew."""
-    global _current, _disabled_reason
+def shutdown(timeout_millis: int = 30_000) -> bool:
+    """Deliver what is queued and stop the pipeline; the next tracked event configures anew.
+
+    True, as :func:`flush`, when everything was delivered and nothing tracked since the last
+    flush was lost.
+    """
+    global _current, _disabled_reason, _lost_by_replaced
     with _lock:
         runtime, _current, _disabled_reason = _current, None, None
-    if runtime is not None:
-        runtime.shutdown(timeout_millis)
+        lost, _lost_by_replaced = _lost_by_replaced, 0
+    if runtime is None:
+        return not lost
+    runtime.shutdown(timeout_millis)
+    return not lost and not runtime.lost_since_flush()
 
 
 def _at_exit() -> None:

@@ -13,7 +13,7 @@ from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportRes
 
 import otel_internal_events as oie
 from otel_internal_events import _pipeline
-from otel_internal_events.exporters import AnalyticsLogRecordProcessor, RedisCounterExporter
+from otel_internal_events.exporters import AnalyticsLogRecordProcessor, ExportLosses, RedisCounterExporter
 from otel_internal_events.sinks import RedisCounterSink
 
 EVENT = "download_repository_archive"
@@ -43,9 +43,9 @@ def counting(configure: Any, redis_client: Any, key_prefix: str) -> CountingExpo
     """A pipeline whose only processor exports through a :class:`CountingExporter`, batches of 2."""
     runtime = configure(exporters=("none",))
     sink = RedisCounterSink(redis_client, runtime.registry, key_prefix)
-    exporter = CountingExporter(RedisCounterExporter(sink, runtime.meter))
+    exporter = CountingExporter(RedisCounterExporter(sink, runtime.losses))
     processor = AnalyticsLogRecordProcessor(
-        exporter, runtime.meter, name="counting", max_export_batch_size=2, schedule_delay_millis=20
+        exporter, runtime.losses, name="counting", max_export_batch_size=2, schedule_delay_millis=20
     )
     runtime.processors["counting"] = processor  # flushed and shut down with the runtime
     runtime.logger_provider.add_log_record_processor(processor)
@@ -190,7 +190,11 @@ def test_queued_records_and_units_go_out_in_order_in_batches_of_at_most_the_batc
     rng = random.Random(7)
     exporter = GatedExporter()
     processor = AnalyticsLogRecordProcessor(
-        exporter, meter_provider.get_meter("test"), name="order", max_export_batch_size=5, schedule_delay_millis=5
+        exporter,
+        ExportLosses(meter_provider.get_meter("test")),
+        name="order",
+        max_export_batch_size=5,
+        schedule_delay_millis=5,
     )
 
     def record() -> Any:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 
-from otel_internal_events.exporters import AnalyticsLogRecordProcessor, SnowplowExporter
+from otel_internal_events.exporters import AnalyticsLogRecordProcessor, ExportLosses, SnowplowExporter
 from otel_internal_events.exporters import _snowplow as snowplow_exporter_module
 from otel_internal_events.exporters._snowplow import _compact
 from otel_internal_events.exporters._snowplow_child import BatchSender, Export, ProgressBoard, Settled, event_id
@@ -51,9 +51,10 @@ class Pipeline:
     def __init__(self, url: str, meter_provider: MeterProvider, points: Callable[[str], Any], **options: Any) -> None:
         timeout = options.pop("timeout_millis", 10_000)
         settings = SnowplowSinkSettings(url, batch_size=2, pseudonymization_secret=SECRET)
-        self.exporter = SnowplowExporter(settings, meter_provider.get_meter("test"), timeout_millis=timeout)
+        losses = ExportLosses(meter_provider.get_meter("test"))
+        self.exporter = SnowplowExporter(settings, losses, timeout_millis=timeout)
         self.processor = AnalyticsLogRecordProcessor(
-            self.exporter, meter_provider.get_meter("test"), name="snowplow", schedule_delay_millis=5, **options
+            self.exporter, losses, name="snowplow", schedule_delay_millis=5, **options
         )
         self._points = points
 
@@ -86,7 +87,7 @@ def test_an_invalid_event_is_counted_once_as_invalid(
 
     under_test.processor.enqueue_unit([record(1), record(2), record(3, timestamp=None), record(4)])
 
-    assert under_test.processor.force_flush(10_000)
+    assert under_test.processor.force_flush(10_000) is False  # drained, and one event lost
     assert under_test.failed() == {"invalid_event": 1}
     assert under_test.exporter.stats["delivered"] == 3
     assert collector.events == 3
@@ -118,7 +119,7 @@ def test_what_a_child_settled_before_it_died_is_counted(
     os.kill(child, signal.SIGKILL)
     hold.set()
 
-    assert under_test.processor.force_flush(10_000)
+    assert under_test.processor.force_flush(10_000) is False  # drained, and two events refused
     assert under_test.failed() == {"rejected": 2}  # known from the child's progress board only
     assert under_test.exporter.stats["rejected"] == 2
     assert under_test.exporter.stats["delivered"] == 2

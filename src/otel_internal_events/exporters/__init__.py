@@ -1,18 +1,19 @@
 """OpenTelemetry exporters and the analytics log record processor that feed the sinks."""
 
 from ._jsonl import JSON_LINE_TIME, JsonLinesExporter, json_line
-from ._processor import AnalyticsLogRecordProcessor, batch_scope, failed_counter
+from ._losses import ExportLosses
+from ._processor import AnalyticsLogRecordProcessor, batch_scope
 from ._redis import RedisCounterExporter, decode_records
 from ._snowplow import SnowplowExporter
 
 __all__ = [
     "JSON_LINE_TIME",
     "AnalyticsLogRecordProcessor",
+    "ExportLosses",
     "JsonLinesExporter",
     "RedisCounterExporter",
     "SnowplowExporter",
     "batch_scope",
     "decode_records",
-    "failed_counter",
     "json_line",
 ]

@@ -6,6 +6,7 @@ lose counts silently, so this processor:
 
 * holds up to ``max_queue_size`` records; beyond that it refuses new ones and counts each in
   ``internal_events.export.dropped{reason=queue_full}`` (the caller never blocks);
+* says in one line when an outage is over: how long it lasted and how many records waited;
 * exports from one worker thread in batches of up to ``max_export_batch_size`` records;
 * retries a failed export with backoff for at most ``retry_timeout_millis``, then counts the
   batch in ``internal_events.export.failed{reason=retries_exhausted}`` (only the records not
@@ -30,24 +31,16 @@ from collections.abc import Iterator
 from typing import Any
 
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context, attach, detach, set_value
-from opentelemetry.metrics import Counter, Meter
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
 from .._once import LogOnce
-from ..conventions import DROPPED_COUNTER, EXPORT_FAILED_COUNTER
+from ._losses import ExportLosses
 
 __all__ = ["AnalyticsLogRecordProcessor", "batch_scope"]
 
 _log = logging.getLogger("otel_internal_events.export")
 _once = LogOnce(_log)
-
-
-def failed_counter(meter: Meter) -> Counter:
-    """``internal_events.export.failed{exporter,reason}``, shared by the processors and exporters."""
-    return meter.create_counter(
-        EXPORT_FAILED_COUNTER, unit="{record}", description="Records whose export failed for good."
-    )
 
 
 class _Held:
@@ -95,7 +88,7 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
     def __init__(
         self,
         exporter: LogRecordExporter | None,
-        meter: Meter,
+        losses: ExportLosses,
         *,
         name: str,
         max_queue_size: int = 131_072,
@@ -109,13 +102,17 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
         self._max_batch = max_export_batch_size
         self._delay_s = schedule_delay_millis / 1000
         self._retry_s = retry_timeout_millis / 1000
-        self._dropped = meter.create_counter(
-            DROPPED_COUNTER, unit="{record}", description="Records dropped before export, by reason."
-        )
-        self._failed = failed_counter(meter)
+        self._losses = losses
         self._shutdown = False
         self._followers: list[AnalyticsLogRecordProcessor] = []
-        self._stats = {"exported": 0, "dropped": 0, "failed": 0}
+        self._exported = 0
+        #: Records lost (dropped or failed for good) when the last flush returned.
+        self._lost_at_flush = 0
+        #: During an outage: when the exports started failing, the records given up on since,
+        #: and whether a give-up was logged (one line an outage).
+        self._failing_since: float | None = None
+        self._outage_lost = 0
+        self._outage_logged = False
         self._init_state()
         ref = weakref.ref(self)
 
@@ -150,9 +147,15 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
         self._followers.append(follower)
 
     @property
+    def failing_since(self) -> float | None:
+        """When (``time.monotonic()``) the exports started failing, while they fail; else None."""
+        return self._failing_since
+
+    @property
     def stats(self) -> dict[str, int]:
-        """Records exported, dropped and failed by this processor so far."""
-        return dict(self._stats)
+        """Records exported, dropped and failed so far (failed: by this processor or its exporter)."""
+        dropped, failed = self._losses.of(self._name)
+        return {"exported": self._exported, "dropped": dropped, "failed": failed}
 
     def room(self) -> int:
         """How many more records the queue takes now (none once shut down)."""
@@ -194,9 +197,7 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
         self._drop(count, reason)
 
     def _drop(self, count: int, reason: str) -> None:
-        with self._cond:
-            self._stats["dropped"] += count
-        self._dropped.add(count, {"exporter": self._name, "reason": reason})
+        self._losses.dropped(count, self._name, reason)
         _once.warn(
             f"{self._name}:drop:{reason}",
             "internal events %s: dropped %d record(s): %s",
@@ -258,7 +259,8 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
 
     def _export(self, batch: list[Any]) -> None:
         assert self._exporter is not None
-        deadline = time.monotonic() + self._retry_s
+        started = time.monotonic()
+        deadline = started + self._retry_s
         backoff = 0.05
         token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
         try:
@@ -274,19 +276,41 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
                     )
                     result = LogRecordExportResult.FAILURE
                 if result is LogRecordExportResult.SUCCESS:
-                    self._stats["exported"] += len(batch)
+                    self._exported += len(batch)
+                    if self._failing_since is not None:
+                        self._recovered(len(batch))
                     return
+                if self._failing_since is None:
+                    self._failing_since = time.monotonic()
                 if time.monotonic() + backoff > deadline or self._shutdown_now.is_set():
-                    self._give_up(batch)
+                    self._give_up(batch, time.monotonic() - started)
                     return
                 self._shutdown_now.wait(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF_S)
         finally:
             detach(token)
 
-    def _give_up(self, batch: list[Any]) -> None:
+    def _recovered(self, delivered: int) -> None:
+        """Say, once an outage is over, how long it lasted and what became of the records."""
+        assert self._failing_since is not None
+        lasted = time.monotonic() - self._failing_since
+        lost, self._outage_lost, self._outage_logged, self._failing_since = self._outage_lost, 0, False, None
+        with self._cond:
+            waiting = self._size
+        _log.warning(
+            "internal events %s: exporting again after %.1f s of failures: %d record(s) were held and are "
+            "delivered, %d more are queued, %d were given up on",
+            self._name,
+            lasted,
+            delivered,
+            waiting,
+            lost,
+        )
+
+    def _give_up(self, batch: list[Any], retried_s: float) -> None:
         """Count what is left of ``batch`` as failed: all of it, or what the exporter's
-        ``undelivered(batch)`` says is not delivered yet (an exporter that can deliver part of one)."""
+        ``undelivered(batch)`` says is not delivered yet (an exporter that can deliver part of one).
+        The first give-up of an outage is logged; the end of the outage says how many followed."""
         count = len(batch)
         undelivered = getattr(self._exporter, "undelivered", None)
         if undelivered is not None:
@@ -294,27 +318,32 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
                 count = int(undelivered(batch))
             except Exception as exc:
                 _once.warn(f"{self._name}:undelivered", "internal events %s: undelivered() raised %r", self._name, exc)
-        with self._cond:
-            self._stats["failed"] += count
         if count:
-            self._failed.add(count, {"exporter": self._name, "reason": "retries_exhausted"})
-        _once.warn(
-            f"{self._name}:failed",
-            "internal events %s: gave up on %d record(s) after retrying for %.1f s",
-            self._name,
-            count,
-            self._retry_s,
-        )
+            self._losses.failed(count, self._name, "retries_exhausted")
+        self._outage_lost += count
+        if not self._outage_logged:
+            self._outage_logged = True
+            _log.warning(
+                "internal events %s: gave up on %d record(s) after retrying for %.1f s%s",
+                self._name,
+                count,
+                retried_s,
+                " (stopping: the pipeline is shutting down)" if self._shutdown_now.is_set() else "",
+            )
+
+    def lost_since_flush(self) -> int:
+        """Records of this processor dropped or failed for good since its last flush returned."""
+        return sum(self._losses.of(self._name)) - self._lost_at_flush
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         """Export everything queued so far.
 
-        True when the queue drained within the timeout and no record failed for good on the
-        way (an exporter that gave up after its retries makes it False).
+        True when the queue drained within the timeout and no record of this processor was
+        lost since the last flush: none dropped (queue full, shut down) and none failed for
+        good (retries exhausted, or refused or unbuildable as its exporter reports).
         """
         deadline = time.monotonic() + timeout_millis / 1000
         with self._cond:
-            failed_before = self._stats["failed"]
             self._flush_requested = True
             self._cond.notify_all()
             while self._queue or self._inflight:
@@ -322,7 +351,9 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
                 if remaining <= 0 or not self._worker.is_alive():
                     return False
                 self._cond.wait(remaining)
-            return self._stats["failed"] == failed_before
+        lost = sum(self._losses.of(self._name))
+        lost_before, self._lost_at_flush = self._lost_at_flush, lost
+        return lost == lost_before
 
     def shutdown(self, timeout_millis: int = 30_000) -> None:
         """Export what is queued (within the timeout), then stop the worker and the exporter."""

@@ -6,13 +6,12 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from opentelemetry.metrics import Meter
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
 from .._once import LogOnce
 from ..sinks import RedisCounterSink
 from ..wire import TrackedEvent, decode
-from ._processor import failed_counter
+from ._losses import ExportLosses
 
 __all__ = ["RedisCounterExporter", "decode_records", "plain_attributes"]
 
@@ -54,13 +53,13 @@ class RedisCounterExporter(LogRecordExporter):
     are counted in ``internal_events.export.failed{reason=redis_error}``.
     """
 
-    def __init__(self, sink: RedisCounterSink, meter: Meter) -> None:
+    def __init__(self, sink: RedisCounterSink, losses: ExportLosses) -> None:
         from redis.exceptions import ConnectionError as RedisConnectionError
         from redis.exceptions import TimeoutError as RedisTimeoutError
 
         self._sink = sink
         self._transient: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
-        self._failed = failed_counter(meter)
+        self._losses = losses
         self._closed = False
 
     @property
@@ -79,7 +78,7 @@ class RedisCounterExporter(LogRecordExporter):
             _once.warn(f"redis:{type(exc).__name__}", "internal events redis: cannot write counters: %r", exc)
             return LogRecordExportResult.FAILURE
         if plan.command_errors:
-            self._failed.add(plan.refused_events, {"exporter": "redis", "reason": "redis_error"})
+            self._losses.failed(plan.refused_events, "redis", "redis_error")
             _once.warn(
                 "redis:command_error",
                 "internal events redis: %d command(s) refused, for %d event(s), e.g. %r",

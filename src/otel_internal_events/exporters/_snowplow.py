@@ -50,13 +50,12 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
-from opentelemetry.metrics import Meter
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
 from .._once import LogOnce
 from ..sinks import NO_SECRET_WARNING, SnowplowSinkSettings, require_snowplow_tracker
 from ..wire import for_snowplow
-from ._processor import failed_counter
+from ._losses import ExportLosses
 from ._redis import plain_attributes
 from ._snowplow_child import Answer, Export, ProgressBoard, Records, Settled, command
 
@@ -113,11 +112,11 @@ class _Child:
 class SnowplowExporter(LogRecordExporter):
     """Sends each exported batch to a Snowplow collector through a child process; see the module docstring."""
 
-    def __init__(self, settings: SnowplowSinkSettings, meter: Meter, *, timeout_millis: int = 10_000) -> None:
+    def __init__(self, settings: SnowplowSinkSettings, losses: ExportLosses, *, timeout_millis: int = 10_000) -> None:
         require_snowplow_tracker()  # say now, in this process, if the extra is missing
         self._settings = settings
         self._timeout_s = timeout_millis / 1000
-        self._failed = failed_counter(meter)
+        self._losses = losses
         self._once = LogOnce(_log)
         self._stats = {"delivered": 0, "rejected": 0, "invalid": 0, "requests": 0, "transient_failures": 0}
         self._closed = False
@@ -310,7 +309,7 @@ class SnowplowExporter(LogRecordExporter):
         if batch.abandoned:
             return
         if invalid:
-            self._failed.add(invalid, {**_ATTRIBUTES, "reason": "invalid_event"})
+            self._losses.failed(invalid, "snowplow", "invalid_event")
             self._once.warn(
                 f"snowplow:invalid:{invalid_example is not None}",
                 "internal events snowplow: %d event(s) could not be built, e.g. %s",
@@ -318,7 +317,7 @@ class SnowplowExporter(LogRecordExporter):
                 invalid_example or "(not known: the export process died)",
             )
         if rejected:
-            self._failed.add(rejected, {**_ATTRIBUTES, "reason": "rejected"})
+            self._losses.failed(rejected, "snowplow", "rejected")
             self._once.warn(
                 f"snowplow:rejected:{rejected_status}",
                 "internal events snowplow: the collector at %s refused %d event(s) (HTTP %s); not retried",

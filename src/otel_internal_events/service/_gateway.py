@@ -35,7 +35,7 @@ from ..config import Settings
 from ..conventions import ATTRIBUTE_PREFIX, EVENT_NAME, INSTRUMENTATION_SCOPE
 from ..definitions import DefinitionRegistry
 from ..errors import TrackingError
-from ..exporters import AnalyticsLogRecordProcessor, failed_counter
+from ..exporters import AnalyticsLogRecordProcessor
 from ..sinks import RedisCounterSink
 from ..wire import TrackedEvent, call_arguments, decode, encode_event
 from ._otlp import WireRecord
@@ -116,7 +116,6 @@ class Gateway:
         self.redis = self.runtime.redis
         self.sink = RedisCounterSink(self.redis, self.registry, settings.key_prefix)
         self.snowplow: AnalyticsLogRecordProcessor | None = self.runtime.processors.get("snowplow")
-        self._failed = failed_counter(self.runtime.meter)
         self._resource = Resource.create({"service.name": "otel-internal-events-gateway"})
         from redis.exceptions import ConnectionError as RedisConnectionError
         from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -268,7 +267,7 @@ class Gateway:
             raise GatewayUnavailable(f"Redis is not reachable: {exc}", retry_after_s=5) from None
         refused = plan.refused_events
         if refused:
-            self._failed.add(refused, {"exporter": "redis", "reason": "redis_error"})
+            self.runtime.losses.failed(refused, "redis", "redis_error")
             outcome.add_problem(f"Redis refused the writes of {refused} event(s): {plan.command_errors[0]}")
         outcome.accepted += len(events) - refused
         outcome.rejected += refused
