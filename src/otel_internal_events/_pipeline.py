@@ -92,7 +92,9 @@ class Runtime:
                 self.redis  # noqa: B018 - a bad URL fails here, loudly; no connection is opened yet
             # With no URL, the embedded server starts on the first export, on the export thread,
             # not on the thread of the first tracking call.
-            self.redis_sink = RedisCounterSink(_LazyClient(self), self.registry, settings.key_prefix)
+            self.redis_sink = RedisCounterSink(
+                _LazyClient(self), self.registry, settings.key_prefix, dedup_window_s=settings.dedup_window_seconds
+            )
         # Every exporter is built (and its settings checked) before any processor starts a
         # thread, so that a configuration error leaves nothing running behind.
         exporters: list[tuple[str, Any]] = []
@@ -205,6 +207,12 @@ class _LazyClient:
 
     def pipeline(self, transaction: bool = True) -> Any:
         return self._runtime.redis.pipeline(transaction=transaction)
+
+    def evalsha(self, sha: str, numkeys: int, *keys_and_args: Any) -> Any:
+        return self._runtime.redis.evalsha(sha, numkeys, *keys_and_args)
+
+    def script_load(self, script: str) -> Any:
+        return self._runtime.redis.script_load(script)
 
 
 #: Our attributes are validated already; the host's OTEL_ATTRIBUTE_* limits (meant for its own

@@ -109,6 +109,14 @@ class Settings:
         default=10_000,
         metadata=_env("EXPORT_TIMEOUT_MILLIS", _positive, "Time limit of one export attempt."),
     )
+    dedup_window_seconds: int = field(
+        default=600,
+        metadata=_env(
+            "DEDUP_WINDOW_SECONDS",
+            _non_negative,
+            "How long Redis remembers a batch applied, so that one sent again is not counted twice (0: never).",
+        ),
+    )
     retry_timeout_millis: int = field(
         default=30_000,
         metadata=_env("RETRY_TIMEOUT_MILLIS", _positive, "How long a failing export is retried."),

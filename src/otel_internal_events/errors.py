@@ -21,6 +21,7 @@ __all__ = [
     "InternalEventsError",
     "InvalidPropertyError",
     "InvalidPropertyTypeError",
+    "InvalidPropertyValueError",
     "MissingExtraError",
     "MissingIdentifierError",
     "TrackingError",
@@ -122,6 +123,14 @@ class InvalidPropertyTypeError(TrackingError):
     """A property or identifier has a value of the wrong type."""
 
     reason = "invalid_type"
+
+
+class InvalidPropertyValueError(TrackingError):
+    """A property or identifier has a value of the right type that cannot be stored: text that
+    is not valid Unicode (a lone surrogate), a number that is not finite, or an integer outside
+    64 bits."""
+
+    reason = "invalid_value"
 
 
 class MissingIdentifierError(TrackingError):

@@ -34,6 +34,7 @@ from otel_internal_events.service import (
     new_token,
     render_collector_config,
 )
+from otel_internal_events.sinks import BATCH_MARKER_TAG
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_DEFINITIONS = ROOT / "definitions"
@@ -51,11 +52,11 @@ def free_port() -> int:
 
 def redis_values(client: redis.Redis, prefix: str) -> dict[str, Any]:
     """Every counter key under ``prefix`` (prefix removed) and its value: a count, a sum, or the
-    HLL's size; the rate limiter's keys are left out."""
+    HLL's size; the rate limiter's and the batch markers' keys are left out."""
     found: dict[str, Any] = {}
     for raw in client.scan_iter(match=f"{prefix}*", count=1000):
         key = raw.decode()
-        if "{api_rate}" in key:
+        if "{api_rate}" in key or BATCH_MARKER_TAG in key:
             continue
         found[key[len(prefix) :]] = client.pfcount(key) if "{hll_counters}" in key else float(client.get(key) or 0)
     return found
@@ -85,9 +86,11 @@ class RunningGateway:
     def points(self, name: str) -> Points:
         return read_points(self.metrics, name)
 
-    def post_api(self, path: str, body: Any, token: str | None = None, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token or self.token}"}
-        return self.http.post(f"{self.url}/api/v4/usage_data/{path}", json=body, headers=headers, **kwargs)
+    def post_api(
+        self, path: str, body: Any, token: str | None = None, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token or self.token}", **(headers or {})}
+        return self.http.post(f"{self.url}/api/v4/usage_data/{path}", json=body, headers=headers)
 
     def clear(self) -> None:
         keys = list(self.redis.scan_iter(match=f"{self.prefix}*", count=1000))

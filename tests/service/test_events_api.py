@@ -224,3 +224,14 @@ def test_the_token_commands_make_list_and_revoke(tmp_path: Path) -> None:
     revoked = runner.invoke(main, ["token", "revoke", digest[:8], "--file", str(path)])
     assert revoked.exit_code == 0, revoked.output
     assert TokenStore(path).user_of(token) is None
+
+
+def test_a_request_sent_again_with_its_idempotency_key_is_counted_once(gateway: RunningGateway) -> None:
+    gateway.clear()
+    for key in ("k-1", "k-1", "k-2"):
+        response = gateway.post_api("track_event", CREATE, headers={"Idempotency-Key": key})
+        assert response.json() == {"accepted": 1, "rejected": 0, "problems": []}
+    gateway.post_api("track_event", CREATE)
+    gateway.post_api("track_event", CREATE)  # no key: every request counts
+
+    assert gateway.total("create_merge_request") == 4

@@ -310,10 +310,10 @@ def test_a_busy_gateway_answers_503_with_retry_after(make_gateway: Callable[...,
     held, entered = threading.Event(), threading.Event()
     accept = busy.gateway.accept_records
 
-    def held_accept(records: Any) -> Any:
+    def held_accept(*arguments: Any) -> Any:
         entered.set()
         assert held.wait(10)
-        return accept(records)
+        return accept(*arguments)
 
     busy.gateway.accept_records = held_accept  # type: ignore[method-assign]
     body = json.dumps(otlp_json(json_event("create_merge_request"))).encode()
@@ -360,3 +360,28 @@ def test_redis_down_is_503_with_retry_after_and_the_retry_counts_once(
         client.close()
     finally:
         server.stop()
+
+
+def test_the_same_body_sent_again_is_counted_once(gateway: RunningGateway) -> None:
+    gateway.clear()
+    body = json.dumps(otlp_json(json_event("create_merge_request"), json_event("run_ci_job"))).encode()
+
+    for _ in range(2):  # as the Collector's retry after an answer it did not get
+        assert partial_success(post_json(gateway, body)) == (0, "")
+    other = json.dumps(otlp_json(json_event("create_merge_request", **{USER_ID: {"intValue": "2"}}))).encode()
+    assert partial_success(post_json(gateway, other)) == (0, "")
+
+    assert gateway.total("create_merge_request") == 2
+    assert gateway.total("run_ci_job") == 1
+
+
+def test_bodies_of_records_without_a_time_are_each_counted(gateway: RunningGateway) -> None:
+    gateway.clear()
+    timeless = json_event("run_ci_job")
+    del timeless["timeUnixNano"]
+    body = json.dumps(otlp_json(timeless)).encode()
+
+    for _ in range(3):  # they may be three sendings of an event that happened three times
+        assert partial_success(post_json(gateway, body)) == (0, "")
+
+    assert gateway.total("run_ci_job") == 3

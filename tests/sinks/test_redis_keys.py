@@ -9,6 +9,7 @@ import pytest
 
 import otel_internal_events as oie
 from otel_internal_events.metrics import WEEKLY_KEY_TTL_SECONDS
+from otel_internal_events.sinks import BATCH_MARKER_TAG
 
 SIX_WEEKS = 6 * 7 * 24 * 3600
 
@@ -132,12 +133,14 @@ def test_key_prefix_goes_in_front_of_every_key(configure: Any, redis_client: Any
     prefix = key_prefix + "app:"
     configure(key_prefix=prefix)
     _track("connect_editor_extension", user=1)
-    assert sorted(k.decode() for k in redis_client.scan_iter(match=f"{key_prefix}*")) == [
+    written = sorted(k.decode() for k in redis_client.scan_iter(match=f"{key_prefix}*"))
+    assert [k for k in written if BATCH_MARKER_TAG not in k] == [
         prefix + "{event_counters}_connect_editor_extension",
         prefix + "{event_counters}_connect_editor_extension-2026-48",
         prefix + "{hll_counters}_connect_editor_extension-user-2026-48",
     ]
     assert redis_client.exists("{event_counters}_connect_editor_extension") == 0
+    assert all(k.startswith(prefix) for k in written)  # the batch markers too
 
 
 # TTLs

@@ -13,9 +13,11 @@ from otel_internal_events.conventions import PROPERTY_PREFIX, REJECTED_COUNTER
 from otel_internal_events.errors import (
     InvalidPropertyError,
     InvalidPropertyTypeError,
+    InvalidPropertyValueError,
     MissingIdentifierError,
     UnknownEventError,
 )
+from otel_internal_events.sinks import BATCH_MARKER_TAG
 
 _ANY_ID = "expected an id (int or str) or an object with an id"
 
@@ -135,12 +137,75 @@ BAD_CALLS: list[tuple[str, dict[str, Any], type[Exception], str, str]] = [
         "project",
         "a metric counts this event by unique project.id, but no project was given",
     ),
+    (
+        "create_pipeline",
+        {"project": 1, "additional_properties": {"label": "web\ud800"}},
+        InvalidPropertyValueError,
+        "additional_properties.label",
+        "text that is not valid Unicode (a lone surrogate): 'web\\ud800'",
+    ),
+    (
+        "create_pipeline",
+        {"project": 1, "additional_properties": {"value": float("nan")}},
+        InvalidPropertyValueError,
+        "additional_properties.value",
+        "a number that is not finite: nan",
+    ),
+    (
+        "create_pipeline",
+        {"project": 1, "additional_properties": {"value": float("-inf")}},
+        InvalidPropertyValueError,
+        "additional_properties.value",
+        "a number that is not finite: -inf",
+    ),
+    (
+        "create_pipeline",
+        {"project": 1, "additional_properties": {"value": 1 << 63}},
+        InvalidPropertyValueError,
+        "additional_properties.value",
+        f"an integer outside 64 bits: {1 << 63}",
+    ),
+    (
+        "connect_editor_extension",
+        {"user": -(1 << 64)},
+        InvalidPropertyValueError,
+        "user",
+        f"an integer outside 64 bits: {-(1 << 64)}",
+    ),
+    (
+        "connect_editor_extension",
+        {"user": SimpleNamespace(id="u\udfff")},
+        InvalidPropertyValueError,
+        "user",
+        "text that is not valid Unicode (a lone surrogate): 'u\\udfff'",
+    ),
+    (
+        "download_repository_archive",
+        {"category": "Svc\ud800"},
+        InvalidPropertyValueError,
+        "category",
+        "text that is not valid Unicode (a lone surrogate): 'Svc\\ud800'",
+    ),
+    (
+        "download_repository_archive",
+        {"additional_properties": ["label"]},
+        InvalidPropertyTypeError,
+        "additional_properties",
+        "expected a mapping, got list",
+    ),
+    (
+        "download_repository_archive",
+        {"feature_enabled_by_namespace_ids": 5},
+        InvalidPropertyTypeError,
+        "feature_enabled_by_namespace_ids",
+        "expected ints, got 5",
+    ),
 ]
 IDS = [f"{event}-{error.__name__}-{field or 'event'}-{i}" for i, (event, _, error, field, _m) in enumerate(BAD_CALLS)]
 
 
 def _keys(redis_client: Any, prefix: str) -> list[str]:
-    return sorted(k.decode() for k in redis_client.scan_iter(match=f"{prefix}*"))
+    return sorted(k.decode() for k in redis_client.scan_iter(match=f"{prefix}*") if BATCH_MARKER_TAG.encode() not in k)
 
 
 @pytest.mark.parametrize(("event", "kwargs", "error", "field", "message"), BAD_CALLS, ids=IDS)
@@ -274,3 +339,18 @@ def test_a_filtered_unique_metric_needs_its_identifier_only_for_calls_it_counts(
     oie.track_internal_event("run_ci_job", user=1, namespace=2, additional_properties={"runner_type": "instance"})
     assert oie.flush()
     assert int(redis_client.get(f"{key_prefix}{{event_counters}}_run_ci_job")) == 1
+
+
+def test_a_value_that_cannot_be_stored_is_dropped_and_counted_in_production(
+    configure: Any, redis_client: Any, key_prefix: str, points: Any
+) -> None:
+    configure(strict=False)
+    oie.track_internal_event("create_pipeline", project=1, additional_properties={"label": "a\ud800", "value": 2})
+    oie.track_internal_event("create_pipeline", project=1, additional_properties={"value": float("nan")})
+    oie.track_internal_event("create_pipeline", project=2, additional_properties={"label": "web", "value": 3})
+    assert oie.flush()
+
+    assert redis_client.get(f"{key_prefix}{{event_counters}}_create_pipeline") == b"3"  # every event kept
+    assert points(REJECTED_COUNTER) == {(("event", "create_pipeline"), ("reason", "invalid_value")): 2}
+    sums = [k for k in _keys(redis_client, key_prefix) if k.startswith(f"{key_prefix}{{event_sums}}")]
+    assert sums and all(float(redis_client.get(k)) == 5 for k in sums)  # 2 + 3: the NaN left out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,11 +47,14 @@ def decode_records(batch: Sequence[Any]) -> list[TrackedEvent]:
 class RedisCounterExporter(LogRecordExporter):
     """Writes each exported batch into Redis counters in one round trip.
 
-    Returns ``FAILURE`` when Redis cannot be reached, and the processor retries. The batch is
-    one MULTI/EXEC, so a connection lost before EXEC applied nothing; only a reply lost after
-    EXEC ran (a timeout at that moment) can make the retry count the batch twice. Commands
-    Redis refuses (a key of the wrong type) are not retried; the events they were writing for
-    are counted in ``internal_events.export.failed{reason=redis_error}``.
+    Returns ``FAILURE`` when Redis cannot be reached, and the processor retries the same batch.
+    Each batch carries a random id that its retries keep, and Redis remembers the ids it has
+    applied (``dedup_window_seconds``): when the reply to a sending is lost after Redis ran it
+    (a timeout at that moment, a connection cut), the retry is recognised and applies nothing,
+    so no total is counted twice. Commands Redis refuses (a key of the wrong type) are not
+    retried; the events they were writing for are counted in
+    ``internal_events.export.failed{reason=redis_error}``, and events with a value Redis cannot
+    store in ``{reason=invalid_value}``; the others of the batch are written.
     """
 
     def __init__(self, sink: RedisCounterSink, losses: ExportLosses) -> None:
@@ -61,6 +65,8 @@ class RedisCounterExporter(LogRecordExporter):
         self._transient: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
         self._losses = losses
         self._closed = False
+        #: The batch whose last sending failed, and its id, which a retry of it keeps.
+        self._unsent: tuple[Sequence[Any], str] | None = None
 
     @property
     def sink(self) -> RedisCounterSink:
@@ -72,11 +78,23 @@ class RedisCounterExporter(LogRecordExporter):
         events = decode_records(batch)
         if not events:
             return LogRecordExportResult.SUCCESS
+        unsent = self._unsent
+        batch_id = unsent[1] if unsent is not None and unsent[0] is batch else os.urandom(12).hex()
         try:
-            plan = self._sink.write(events)
+            plan = self._sink.write(events, batch_id)
         except self._transient as exc:
+            self._unsent = (batch, batch_id)
             _once.warn(f"redis:{type(exc).__name__}", "internal events redis: cannot write counters: %r", exc)
             return LogRecordExportResult.FAILURE
+        self._unsent = None
+        if plan.invalid_events:
+            self._losses.failed(len(plan.invalid_events), "redis", "invalid_value")
+            _once.warn(
+                "redis:invalid_value",
+                "internal events redis: %d event(s) left out: a value cannot be stored, e.g. in %r",
+                len(plan.invalid_events),
+                plan.invalid_events[0].name,
+            )
         if plan.command_errors:
             self._losses.failed(plan.refused_events, "redis", "redis_error")
             _once.warn(

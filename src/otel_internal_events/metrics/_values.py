@@ -20,9 +20,13 @@ MetricValue = int | float
 
 
 class RedisClient(Protocol):
-    """What counters need of a redis-py client (any object with a compatible pipeline)."""
+    """What counters need of a redis-py client: a pipeline, and running a loaded script."""
 
     def pipeline(self, transaction: bool = True) -> Any: ...
+
+    def evalsha(self, sha: str, numkeys: int, *keys_and_args: Any) -> Any: ...
+
+    def script_load(self, script: str) -> Any: ...
 
 
 class MetricReader:

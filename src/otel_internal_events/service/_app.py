@@ -10,6 +10,7 @@ of queueing without bound.
 # No ``from __future__ import annotations``: FastAPI reads the routes' annotations at run time,
 # and they name dependencies local to create_app.
 import gc
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -17,7 +18,7 @@ from typing import Annotated, Any
 
 import anyio
 import anyio.to_thread
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -46,6 +47,10 @@ _log = logging.getLogger("otel_internal_events.gateway")
 MAX_API_EVENTS = 50
 _WORKER_THREADS = 4
 _API_PREFIX = "/api/v4/usage_data"
+_IDEMPOTENCY = (
+    "A key of the client's choosing for this request: the same key sent again with the same token "
+    "(a retry after a lost answer) is not counted again, within the dedup window."
+)
 
 
 class TrackEventRequest(BaseModel):
@@ -152,8 +157,14 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
                 encoding = request.headers.get("content-encoding")
 
                 def process() -> Outcome:
-                    records = decode(read_body(body, encoding, settings.otlp_max_body_bytes), kind)
-                    return state["gateway"].accept_records(records)  # type: ignore[no-any-return]
+                    content = read_body(body, encoding, settings.otlp_max_body_bytes)
+                    records = decode(content, kind)
+                    # The same body sent again (its answer was lost) is the same batch: counted once.
+                    # Only when every record has its time: two bodies of timeless records may be
+                    # two sendings of events that happened twice.
+                    timed = all(record.timestamp_ns for record in records)
+                    batch_id = hashlib.sha256(content).hexdigest()[:32] if timed else None
+                    return state["gateway"].accept_records(records, batch_id)  # type: ignore[no-any-return]
 
                 outcome = await work(process)
             except OtlpDecodeError as exc:
@@ -182,8 +193,11 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
             raise _ApiRefusal(401, "401 Unauthorized: a valid token is required (Authorization: Bearer <token>)")
         return user, hash_token(token)
 
-    async def track(user: tuple[int | str, str], events: list[TrackEventRequest]) -> JSONResponse:
+    async def track(
+        user: tuple[int | str, str], events: list[TrackEventRequest], idempotency_key: str | None
+    ) -> JSONResponse:
         user_id, digest = user
+        batch_id = hashlib.sha256(f"{digest}:{idempotency_key}".encode()).hexdigest()[:32] if idempotency_key else None
         gate: RateLimiter = state["rate"]
         requested = [
             ApiEvent(e.event, e.namespace_id, e.project_id, e.additional_properties, e.send_to_snowplow) for e in events
@@ -195,7 +209,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
                 raise _ApiRefusal(
                     429, f"rate limit of {gate.limit} events per minute for this token reached; retry in {wait} s", wait
                 )
-            return state["gateway"].accept_api_events(user_id, requested)  # type: ignore[no-any-return]
+            return state["gateway"].accept_api_events(user_id, requested, batch_id)  # type: ignore[no-any-return]
 
         try:
             outcome = await work(process)
@@ -220,17 +234,21 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
 
     @app.post(f"{_API_PREFIX}/track_event", response_model=TrackResult, responses=responses, tags=["events"])
     async def track_event(
-        body: TrackEventRequest, user: Annotated[tuple[int | str, str], Depends(api_user)]
+        body: TrackEventRequest,
+        user: Annotated[tuple[int | str, str], Depends(api_user)],
+        idempotency_key: Annotated[str | None, Header(max_length=200, description=_IDEMPOTENCY)] = None,
     ) -> JSONResponse:
         """Track one event for the token's user (GitLab's ``track_event``)."""
-        return await track(user, [body])
+        return await track(user, [body], idempotency_key)
 
     @app.post(f"{_API_PREFIX}/track_events", response_model=TrackResult, responses=responses, tags=["events"])
     async def track_events(
-        body: TrackEventsRequest, user: Annotated[tuple[int | str, str], Depends(api_user)]
+        body: TrackEventsRequest,
+        user: Annotated[tuple[int | str, str], Depends(api_user)],
+        idempotency_key: Annotated[str | None, Header(max_length=200, description=_IDEMPOTENCY)] = None,
     ) -> JSONResponse:
         """Track up to 50 events for the token's user (GitLab's ``track_events``)."""
-        return await track(user, body.events)
+        return await track(user, body.events, idempotency_key)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:

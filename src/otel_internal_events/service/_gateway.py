@@ -114,7 +114,9 @@ class Gateway:
         self.registry = self.runtime.registry
         self.checker = self.runtime.tracker.checker
         self.redis = self.runtime.redis
-        self.sink = RedisCounterSink(self.redis, self.registry, settings.key_prefix)
+        self.sink = RedisCounterSink(
+            self.redis, self.registry, settings.key_prefix, dedup_window_s=settings.dedup_window_seconds
+        )
         self.snowplow: AnalyticsLogRecordProcessor | None = self.runtime.processors.get("snowplow")
         self._resource = Resource.create({"service.name": "otel-internal-events-gateway"})
         from redis.exceptions import ConnectionError as RedisConnectionError
@@ -122,12 +124,13 @@ class Gateway:
 
         self._unreachable: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
 
-    def accept_records(self, records: Iterable[WireRecord]) -> Outcome:
+    def accept_records(self, records: Iterable[WireRecord], batch_id: str | None = None) -> Outcome:
         """Check and write the internal events among OTLP log records or span events.
 
         A record is an internal event when it carries the ``internal_events.event`` attribute,
         or has an event name and is ours by its scope, by one of our attributes or by naming a
-        defined event. Other records are ignored.
+        defined event. Other records are ignored. Given a ``batch_id`` (the app gives a hash of
+        the request body), a batch sent again within the dedup window is not counted again.
         """
         outcome = Outcome()
         events: list[TrackedEvent] = []
@@ -159,15 +162,18 @@ class Gateway:
             )
             if attributes is not None:
                 self._keep(name, attributes, timestamp, record.trace_id, events, snowplow)
-        self._write(events, snowplow, outcome)
+        self._write(events, snowplow, outcome, batch_id)
         return outcome
 
-    def accept_api_events(self, user_id: int | str, requested: Sequence[ApiEvent]) -> Outcome:
+    def accept_api_events(
+        self, user_id: int | str, requested: Sequence[ApiEvent], batch_id: str | None = None
+    ) -> Outcome:
         """Check and write events of the events API, tracked for ``user_id`` (the token's user).
 
         As GitLab's API: the ids are the project's and namespace's (no namespace is derived
         from a project id), and Snowplow only when ``send_to_snowplow`` is true. In strict mode
-        one invalid event refuses the request: nothing of it is written.
+        one invalid event refuses the request: nothing of it is written. Given a ``batch_id``
+        (from the client's ``Idempotency-Key``), a request sent again is not counted again.
         """
         outcome = Outcome()
         events: list[TrackedEvent] = []
@@ -190,7 +196,7 @@ class Gateway:
         if self.checker.strict and outcome.rejected:
             outcome.rejected = len(requested)
             return outcome
-        self._write(events, snowplow, outcome)
+        self._write(events, snowplow, outcome, batch_id)
         return outcome
 
     def ready(self) -> str | None:
@@ -255,22 +261,28 @@ class Gateway:
         events: list[TrackedEvent],
         snowplow: list[tuple[TrackedEvent, dict[str, Any], int]],
         outcome: Outcome,
+        batch_id: str | None,
     ) -> None:
         if not events:
             return
         if snowplow and self.snowplow is not None and self.snowplow.room() < len(snowplow):
             raise GatewayUnavailable("the Snowplow export queue is full", retry_after_s=1)
         try:
-            plan = self.sink.write(events)
+            plan = self.sink.write(events, batch_id)
         except self._unreachable as exc:
             _once.warn(f"redis:{type(exc).__name__}", "gateway: cannot write counters: %r", exc)
             raise GatewayUnavailable(f"Redis is not reachable: {exc}", retry_after_s=5) from None
-        refused = plan.refused_events
-        if refused:
-            self.runtime.losses.failed(refused, "redis", "redis_error")
-            outcome.add_problem(f"Redis refused the writes of {refused} event(s): {plan.command_errors[0]}")
-        outcome.accepted += len(events) - refused
-        outcome.rejected += refused
+        failed = len(plan.invalid_events) + plan.refused_events
+        if plan.invalid_events:
+            self.runtime.losses.failed(len(plan.invalid_events), "redis", "invalid_value")
+            outcome.add_problem(f"{len(plan.invalid_events)} event(s) have a value Redis cannot store")
+        if plan.refused_events:
+            self.runtime.losses.failed(plan.refused_events, "redis", "redis_error")
+            outcome.add_problem(f"Redis refused the writes of {plan.refused_events} event(s): {plan.command_errors[0]}")
+        outcome.accepted += len(events) - failed
+        outcome.rejected += failed
+        # A batch applied already (its earlier answer was lost) still goes to Snowplow: that
+        # earlier attempt failed before it queued anything there.
         if snowplow and self.snowplow is not None:
             self.snowplow.enqueue_unit([self._log_record(*item) for item in snowplow])
 

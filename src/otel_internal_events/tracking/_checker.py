@@ -29,9 +29,18 @@ from ..conventions import (
     USER_ID,
 )
 from ..definitions import DefinitionRegistry
-from ..errors import InvalidPropertyTypeError, TrackingError, UnknownEventError
+from ..errors import InvalidPropertyTypeError, InvalidPropertyValueError, TrackingError, UnknownEventError
 from ..wire import TrackedEvent, encode
-from ._validator import EventSpec, compile_specs, identifier_of, project_namespace, property_problem
+from ._validator import (
+    INT64_MAX,
+    INT64_MIN,
+    EventSpec,
+    compile_specs,
+    identifier_of,
+    project_namespace,
+    property_problem,
+    unstorable,
+)
 
 __all__ = ["EventChecker"]
 
@@ -81,8 +90,12 @@ class EventChecker:
             given = user_id if identifier == "user" else project_id if identifier == "project" else namespace_id
             if given is None and any(matcher is None or matcher(properties or {}) for matcher in matchers):
                 problems.append(spec.missing(identifier))
-        if category is not None and type(category) is not str:
-            problems.append(InvalidPropertyTypeError(event, "category", f"expected a string, got {category!r}"))
+        if category is not None and (type(category) is not str or not category.isascii()):
+            problems.append(
+                InvalidPropertyTypeError(event, "category", f"expected a string, got {category!r}")
+                if type(category) is not str
+                else InvalidPropertyValueError(event, "category", f"{unstorable(category)}: {category!r}")
+            )
             category = None
         if type(send_snowplow) is not bool:
             problems.append(
@@ -114,7 +127,7 @@ class EventChecker:
         for key, value in attributes.items():
             declared = by_attribute.get(key)
             if declared is not None:
-                if type(value) not in declared[1]:
+                if type(value) not in declared[1] or not _plainly_storable(value):
                     return None
                 properties[declared[0]] = value
                 continue
@@ -129,13 +142,15 @@ class EventChecker:
                     value = int(value)
                 elif value_type is not int and value_type is not str:
                     return None
+                if not _plainly_storable(value):
+                    return None
                 ids[field] = value
             elif field == "category":
-                if value_type is not str:
+                if value_type is not str or not value.isascii():
                     return None
                 category = value
             elif field == "feature_ids":
-                if value_type is not list or not all(type(v) is int for v in value):
+                if value_type is not list or not all(type(v) is int and _plainly_storable(v) for v in value):
                     return None
                 feature_ids = tuple(value)
             elif field == "send_snowplow":
@@ -212,11 +227,13 @@ class EventChecker:
             )
             return []
         for value in values:
-            if type(value) is not int:
+            if type(value) is not int or not INT64_MIN <= value <= INT64_MAX:
                 problems.append(
-                    InvalidPropertyTypeError(event, "feature_enabled_by_namespace_ids", f"expected ints, got {value!r}")
+                    InvalidPropertyTypeError(
+                        event, "feature_enabled_by_namespace_ids", f"expected 64-bit ints, got {value!r}"
+                    )
                 )
-                return [v for v in values if type(v) is int]
+                return [v for v in values if type(v) is int and INT64_MIN <= v <= INT64_MAX]
         return values
 
     def _unknown(self, event: object) -> TrackingError:
@@ -239,3 +256,14 @@ _WIRE_FIELDS = {
     SEND_SNOWPLOW: "send_snowplow",
     EVENT_NAME: "event",
 }
+
+
+def _plainly_storable(value: Any) -> bool:
+    """A value the fast path may keep: ASCII text, a 64-bit int, a finite float (anything
+    else, even if storable, goes to the full check)."""
+    value_type = type(value)
+    if value_type is str:
+        return value.isascii()  # type: ignore[no-any-return]
+    if value_type is int:
+        return INT64_MIN <= value <= INT64_MAX  # type: ignore[no-any-return]
+    return value_type is not float or value - value == 0.0

@@ -8,9 +8,25 @@ from typing import Any
 
 from ..conventions import PROPERTY_PREFIX
 from ..definitions import IDENTIFIERS, DefinitionRegistry
-from ..errors import InvalidPropertyError, InvalidPropertyTypeError, MissingIdentifierError, TrackingError
+from ..errors import (
+    InvalidPropertyError,
+    InvalidPropertyTypeError,
+    InvalidPropertyValueError,
+    MissingIdentifierError,
+    TrackingError,
+)
 
-__all__ = ["KIND_TYPES", "EventSpec", "compile_specs", "identifier_of", "project_namespace", "property_problem"]
+__all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
+    "KIND_TYPES",
+    "EventSpec",
+    "compile_specs",
+    "identifier_of",
+    "project_namespace",
+    "property_problem",
+    "unstorable",
+]
 
 _MISSING = object()
 Matcher = Callable[[Mapping[str, object]], bool]
@@ -79,45 +95,88 @@ KIND_TYPES: Mapping[str, frozenset[type]] = {
 }
 
 
+#: The integers Redis and OTLP carry (64 bits, signed).
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def unstorable(value: Any) -> str | None:
+    """Why a string, int or float cannot be stored (None when it can): text that does not
+    encode to UTF-8 (a lone surrogate), an integer outside 64 bits, NaN or an infinity."""
+    value_type = type(value)
+    if value_type is str:
+        if value.isascii():
+            return None
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "text that is not valid Unicode (a lone surrogate)"
+        return None
+    if value_type is int:
+        return None if INT64_MIN <= value <= INT64_MAX else "an integer outside 64 bits"
+    if value_type is float:
+        return None if value - value == 0.0 else "a number that is not finite"
+    return None
+
+
 def property_problem(event: str, key: str, kind: str, value: Any) -> TrackingError | None:
-    """None when ``value`` fits the declared ``kind``; else the typed error."""
+    """None when ``value`` fits the declared ``kind`` and can be stored; else the typed error."""
     value_type = type(value)
     # Spelt out rather than KIND_TYPES[kind]: this runs for every property of every call.
     if kind == "string":
         if value_type is str:
-            return None
+            return None if value.isascii() else _value_problem(event, f"additional_properties.{key}", value)
         expected = "a string"
     elif kind == "number":
         if value_type is int or value_type is float:
-            return None
+            return _value_problem(event, f"additional_properties.{key}", value)
         expected = "a number"
     else:
         if value_type is str or value_type is int or value_type is float:
-            return None
+            return _value_problem(event, f"additional_properties.{key}", value)
         expected = "a string or a number"
     return InvalidPropertyTypeError(
         event, f"additional_properties.{key}", f"expected {expected}, got {value_type.__name__} {value!r}"
     )
 
 
+def _value_problem(event: str, field: str, value: Any) -> TrackingError | None:
+    reason = unstorable(value)
+    return None if reason is None else InvalidPropertyValueError(event, field, f"{reason}: {value!r}")
+
+
 def identifier_of(event: str, name: str, value: Any) -> int | str | None:
     """The id of ``user``/``project``/``namespace``: a plain id, or an object's ``id``."""
+    value_type = type(value)
+    if value_type is int:
+        if INT64_MIN <= value <= INT64_MAX:
+            return value  # type: ignore[no-any-return]
+        return _id_value_problem(event, name, value)
+    if value_type is str:
+        return value if value.isascii() else _id_value_problem(event, name, value)
     if value is None:
         return None
-    value_type = type(value)
-    if value_type is int or value_type is str:
-        return value  # type: ignore[no-any-return]
     if value_type is not bool:
-        ident = getattr(value, "id", _MISSING)
-        if type(ident) is int or type(ident) is str:
-            return ident
+        ident: Any = getattr(value, "id", _MISSING)
+        ident_type = type(ident)
+        if ident_type is int:
+            return ident if INT64_MIN <= ident <= INT64_MAX else _id_value_problem(event, name, ident)
+        if ident_type is str:
+            return ident if ident.isascii() else _id_value_problem(event, name, ident)
         if isinstance(value, int) and not isinstance(value, bool):
-            return int(value)
+            return identifier_of(event, name, int(value))
     raise InvalidPropertyTypeError(
         event,
         name,
         f"expected an id (int or str) or an object with an id, got {value_type.__name__} {value!r}",
     )
+
+
+def _id_value_problem(event: str, name: str, value: int | str) -> int | str:
+    """``value`` when it can be stored after all (non-ASCII text); else raise its typed error."""
+    problem = _value_problem(event, name, value)
+    if problem is not None:
+        raise problem
+    return value
 
 
 def project_namespace(event: str, project: Any) -> int | str | None:
