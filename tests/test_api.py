@@ -198,29 +198,22 @@ def test_a_malformed_redis_url_fails_at_configure(configure: Any) -> None:
         configure(redis_url="nope://x")
 
 
-def test_the_embedded_server_starts_on_the_export_thread_not_the_callers(
+def test_the_embedded_server_starts_with_the_configuration_and_children_are_told_its_url(
     configure: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import threading
+    import json
+    import os
 
     from otel_internal_events import _redis
 
-    started_on: list[str] = []
     embedded = _redis.EmbeddedRedis()
-    real_start = embedded._start
-
-    def recording_start() -> Any:
-        started_on.append(threading.current_thread().name)
-        return real_start()
-
-    monkeypatch.setattr(embedded, "_start", recording_start)
     monkeypatch.setattr(_redis, "_embedded", embedded)
     try:
         runtime = configure(redis_url=None)
+        url = embedded.url  # started already: this only reads it
+        assert json.loads(os.environ[_pipeline.INHERITED_SETTINGS])["redis_url"] == url
         oie.track_internal_event("create_pipeline", user=1, project=2, namespace=3)
-        assert started_on == []
         assert oie.flush()
-        assert started_on == ["otel-internal-events-redis"]
         assert int(runtime.redis.get(f"{runtime.settings.key_prefix}{{event_counters}}_create_pipeline")) == 1
     finally:
         oie.shutdown()

@@ -8,9 +8,12 @@ records to a Collector when asked.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import datetime as dt
+import json
 import logging
 import os
+import signal
 import threading
 import weakref
 from typing import Any
@@ -38,6 +41,7 @@ from .sinks import RedisCounterSink, SnowplowSinkSettings
 from .tracking import Tracker
 
 __all__ = [
+    "INHERITED_SETTINGS",
     "RECORD_LIMITS",
     "Runtime",
     "configure",
@@ -90,8 +94,7 @@ class Runtime:
             _redis.check_available(settings.redis_url)
             if settings.redis_url:
                 self.redis  # noqa: B018 - a bad URL fails here, loudly; no connection is opened yet
-            # With no URL, the embedded server starts on the first export, on the export thread,
-            # not on the thread of the first tracking call.
+            # With no URL, configure() starts the embedded server (see _start_embedded).
             self.redis_sink = RedisCounterSink(
                 _LazyClient(self), self.registry, settings.key_prefix, dedup_window_s=settings.dedup_window_seconds
             )
@@ -298,9 +301,121 @@ def configure(
     with _lock:
         runtime = Runtime(settings, registry, meter_provider)
         previous, _current, _disabled_reason = _current, runtime, None
+        _watch_multiprocessing_children()
+        _publish_for_children(settings, _start_embedded(runtime))
     if previous is not None:
         _retire(previous, 30_000)
     return runtime
+
+
+#: The configuration of this process, for the multiprocessing children that start a fresh
+#: interpreter (the spawn and forkserver start methods) and configure from it on first use.
+INHERITED_SETTINGS = "_OTEL_INTERNAL_EVENTS_PARENT_SETTINGS"
+#: Not handed down: the secret stays out of the environment of every process this one starts.
+_NOT_INHERITED = frozenset({"pseudonymization_secret"})
+
+
+def _start_embedded(runtime: Runtime) -> str | None:
+    """Start the embedded server now when the counters use it; its URL.
+
+    Now rather than on the first export: the children this process forks or starts afresh
+    must find the same server (a forked child would otherwise start one of its own, and its
+    counts would be gone when it ends).
+    """
+    if runtime.redis_sink is None or runtime.settings.redis_url is not None:
+        return None
+    return _redis.embedded_server().url
+
+
+def _publish_for_children(settings: Settings, redis_url: str | None = None) -> None:
+    values = {
+        spec.name: getattr(settings, spec.name)
+        for spec in dataclasses.fields(Settings)
+        if "env" in spec.metadata and spec.name not in _NOT_INHERITED
+    }
+    if redis_url is not None:
+        values["redis_url"] = redis_url
+    os.environ[INHERITED_SETTINGS] = json.dumps(values)
+
+
+def _inherited_settings() -> dict[str, Any]:
+    """The parent's settings, in a child of multiprocessing that did not inherit its memory."""
+    import multiprocessing
+
+    published = os.environ.get(INHERITED_SETTINGS)
+    if published is None or multiprocessing.parent_process() is None:
+        return {}
+    try:
+        values: dict[str, Any] = json.loads(published)
+    except ValueError:
+        return {}
+    return values
+
+
+class _ChildWatch:
+    """What multiprocessing's after-fork registry holds on to (it keeps weak references), and
+    the process it has set up the flush of."""
+
+    pid = 0
+
+
+_child_watch: _ChildWatch | None = None
+
+
+def _watch_multiprocessing_children() -> None:
+    """Make multiprocessing's forked children deliver what they tracked before they end.
+
+    A child of ``multiprocessing`` (a ``Process``, a ``Pool`` worker) ends with ``os._exit``:
+    no atexit hook runs, and a pool's ``terminate()`` (its ``with`` block's end) kills workers
+    with SIGTERM. So in each such child, a finalizer that multiprocessing runs before the child
+    exits flushes, and SIGTERM, unless the application handles it, flushes first and then ends
+    the process as it would have.
+    """
+    global _child_watch
+    if _child_watch is None:
+        import multiprocessing
+        from multiprocessing import util
+
+        _child_watch = _ChildWatch()
+        util.register_after_fork(_child_watch, _in_multiprocessing_child)
+        if multiprocessing.parent_process() is not None:  # a child that started afresh (spawn, forkserver)
+            _in_multiprocessing_child(_child_watch)
+
+
+def _in_multiprocessing_child(watch: _ChildWatch) -> None:
+    from multiprocessing import util
+
+    if watch.pid == os.getpid():
+        return
+    watch.pid = os.getpid()
+    util.Finalize(None, _flush_before_exit, exitpriority=100)
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _flush_then_terminate)
+
+
+def _flush_before_exit() -> None:
+    runtime = _current
+    if runtime is not None:
+        runtime.flush(_CHILD_FLUSH_MILLIS)
+
+
+def _flush_then_terminate(signum: int, _frame: Any) -> None:
+    """SIGTERM in a multiprocessing child: flush, then end as SIGTERM would have.
+
+    The flush runs on a thread of its own: the handler runs on the main thread between two of
+    its steps, maybe while that thread holds a lock the flush needs (a tracking call queueing).
+    """
+    signal.signal(signum, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+
+    def flush_then_end() -> None:
+        _flush_before_exit()
+        os.kill(os.getpid(), signum)
+
+    threading.Thread(target=flush_then_end, name="otel-internal-events-exit", daemon=True).start()
+
+
+#: How long a multiprocessing child waits for its events to be delivered as it ends.
+_CHILD_FLUSH_MILLIS = 10_000
 
 
 def _retire(runtime: Runtime, timeout_millis: int) -> None:
@@ -347,7 +462,7 @@ def current() -> Runtime | None:
         if _current is not None or _disabled_reason is not None:
             return _current
         try:
-            return configure()
+            return configure(**_inherited_settings())
         except Exception as exc:  # production mode must not raise into the host, whatever failed
             if _strict_from_env():
                 raise

@@ -147,6 +147,11 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
         self._followers.append(follower)
 
     @property
+    def queued(self) -> int:
+        """Records waiting in the queue now."""
+        return self._size
+
+    @property
     def failing_since(self) -> float | None:
         """When (``time.monotonic()``) the exports started failing, while they fail; else None."""
         return self._failing_since
