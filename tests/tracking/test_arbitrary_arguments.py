@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import otel_internal_events as oie
@@ -62,6 +62,10 @@ def test_any_call_is_recorded_refused_with_a_typed_error_or_dropped(
 
     @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(event=events, arguments=calls)
+    @example(event="no_such_event", arguments={})  # and one of each refusal, whatever the draw
+    @example(event="create_pipeline", arguments={"project": 1.5})
+    @example(event="create_pipeline", arguments={"project": 1, "additional_properties": {"secret": 1}})
+    @example(event="create_pipeline", arguments={"project": 1, "additional_properties": {"value": float("nan")}})
     def call(event: Any, arguments: dict[str, Any]) -> None:
         if strict:
             with contextlib.suppress(TrackingError):  # anything else fails the test
@@ -73,4 +77,4 @@ def test_any_call_is_recorded_refused_with_a_typed_error_or_dropped(
     reasons = {dict(attributes)["reason"] for attributes in points(REJECTED_COUNTER)}
     assert "internal_error" not in reasons  # nothing failed but the checks
     if not strict:
-        assert {"unknown_event", "invalid_type", "undeclared_property"} <= reasons  # it did explore
+        assert {"unknown_event", "invalid_type", "undeclared_property", "invalid_value"} <= reasons
