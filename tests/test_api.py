@@ -90,11 +90,11 @@ def env(clean_env: pytest.MonkeyPatch, redis_url: str, key_prefix: str) -> pytes
 def test_the_first_track_configures_from_the_environment(
     env: pytest.MonkeyPatch, redis_client: Any, key_prefix: str
 ) -> None:
-    assert _pipeline._current is None
+    assert _pipeline.configured() is None
     oie.track_internal_event(EVENT)
     assert oie.flush()
     assert redis_client.get(f"{key_prefix}{{event_counters}}_{EVENT}") == b"1"
-    settings = _pipeline._current.settings  # type: ignore[union-attr]
+    settings = _pipeline.configured().settings  # type: ignore[union-attr]
     assert (settings.key_prefix, settings.strict) == (key_prefix, False)
 
 
@@ -155,7 +155,7 @@ def test_failed_auto_configuration_in_production_logs_once_and_tracking_is_a_no_
     assert len(errors) == 1
     assert errors[0].startswith("internal events tracking is off: configuration failed: ")
     assert "definition folder not found" in errors[0]
-    assert _pipeline._current is None
+    assert _pipeline.configured() is None
     assert oie.flush() is False  # tracking is off: what was tracked went nowhere
 
 

@@ -45,7 +45,7 @@ def track_internal_event(
     In strict mode (``OTEL_INTERNAL_EVENTS_STRICT=1``) they raise a
     :class:`~otel_internal_events.errors.TrackingError` and nothing is recorded.
     """
-    runtime = _pipeline._current or _pipeline.current()
+    runtime = _pipeline.current()
     if runtime is None:
         return
     runtime.tracker.track(

@@ -164,6 +164,11 @@ class Runtime:
         now = dt.datetime.fromtimestamp(self.settings.clock() / 1e9, dt.UTC)
         return build_report(self.registry, self.reader(), at or now.date(), recorded_at=now)
 
+    @property
+    def dispatcher(self) -> AnalyticsLogRecordProcessor | None:
+        """The processor that hands each record to the exporters' queues, when there are several."""
+        return self._dispatcher
+
     def _all_processors(self) -> list[AnalyticsLogRecordProcessor]:
         """The dispatcher first (it feeds the others), then each exporter's processor."""
         first = [self._dispatcher] if self._dispatcher is not None else []

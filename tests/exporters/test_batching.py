@@ -150,8 +150,8 @@ def test_an_event_tracked_by_a_task_after_the_block_is_not_lost(
     asyncio.run(main())
     assert oie.flush()
     assert redis_client.get(total_key) == b"2"
-    assert _pipeline._current is not None
-    assert _pipeline._current.processors["redis"].stats == {"exported": 2, "dropped": 0, "failed": 0}
+    assert _pipeline.configured() is not None
+    assert _pipeline.configured().processors["redis"].stats == {"exported": 2, "dropped": 0, "failed": 0}
 
 
 def test_without_a_block_exports_respect_the_batch_size(counting: CountingExporter) -> None:

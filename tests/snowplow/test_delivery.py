@@ -64,7 +64,7 @@ def test_while_the_collector_is_down_the_buffer_is_bounded_and_drops_are_counted
     for user in range(2, 8):  # 6 more: 4 fit in the Snowplow queue, 2 are dropped
         oie.track_internal_event(EVENT, user=user, project=3, namespace=30)
         # the dispatcher hands each record on before the next (its own queue holds 4 as well)
-        assert runtime._dispatcher.force_flush(5_000)
+        assert runtime.dispatcher is not None and runtime.dispatcher.force_flush(5_000)
 
     dropped = {dict(a)["exporter"]: v for a, v in points("internal_events.export.dropped").items()}
     assert dropped["snowplow"] == 2  # (the Redis queue is as small: it may drop some too)

@@ -132,7 +132,7 @@ def test_it():
     items = []
     with changes(lambda: len(items)).by(1):
         items.append(1)
-    assert _pipeline._current is None
+    assert _pipeline.configured() is None
 """
     )
     result.assert_outcomes(passed=1)

@@ -212,7 +212,7 @@ from otel_internal_events import _pipeline
 
 def test_it():
     trigger_internal_events("view_page").on_load().in_html(PAGE)
-    assert _pipeline._current is None
+    assert _pipeline.configured() is None
 """
     )
     result.assert_outcomes(passed=1)

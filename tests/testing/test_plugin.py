@@ -46,7 +46,7 @@ def test_tests_that_use_no_matcher_configure_nothing(project: InnerProject, monk
             assert True
 
         def test_nothing_was_configured():
-            assert _pipeline._current is None
+            assert _pipeline.configured() is None
         """
     )
     result.assert_outcomes(passed=2)
@@ -104,10 +104,10 @@ def test_the_pipeline_is_shut_down_after_a_test_that_used_it(project: InnerProje
         def test_uses_a_matcher():
             with trigger_internal_events("view_page"):
                 view()
-            assert _pipeline._current is not None
+            assert _pipeline.configured() is not None
 
         def test_after():
-            assert _pipeline._current is None
+            assert _pipeline.configured() is None
         """
     )
     result.assert_outcomes(passed=2)
@@ -123,7 +123,7 @@ def test_a_pipeline_the_test_body_configured_is_shut_down_after_it(project: Inne
             oie.configure(definitions="defs", exporters=("none",))
 
         def test_after():
-            assert _pipeline._current is None
+            assert _pipeline.configured() is None
         """
     )
     result.assert_outcomes(passed=2)
@@ -137,10 +137,10 @@ def test_a_failed_configuration_from_the_environment_is_forgotten_after_the_test
 
         def test_tracks_with_no_definitions_found():
             view()  # ./definitions does not exist: tracking turns itself off
-            assert _pipeline._disabled_reason is not None
+            assert _pipeline.disabled_reason() is not None
 
         def test_after():
-            assert _pipeline._disabled_reason is None
+            assert _pipeline.disabled_reason() is None
         """
     )
     result.assert_outcomes(passed=2)
@@ -164,10 +164,10 @@ def test_a_pipeline_a_fixture_configured_is_used_as_is_and_left_to_it(project: I
         def test_first(pipeline):
             with trigger_internal_events("open_web_ide") & increment_usage_metrics("counts.count_total_open_web_ide"):
                 open_web_ide()
-            assert _pipeline._current is pipeline
+            assert _pipeline.configured() is pipeline
 
         def test_second(pipeline):
-            assert _pipeline._current is pipeline
+            assert _pipeline.configured() is pipeline
             assert pipeline.settings.key_prefix == "mine:" and not pipeline.tracker.strict
         """
     )
