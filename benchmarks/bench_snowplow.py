@@ -253,7 +253,8 @@ def bench_caller(url: str, redis_url: str, calls: int, rounds: int) -> dict[str,
     results: dict[str, dict[str, list[float]]] = {m: {"wall": [], "cpu": []} for m in runtimes}
     for round_ in range(rounds + 1):
         for mode in ("on", "off") if round_ % 2 else ("off", "on"):
-            runtime = _pipeline._current = runtimes[mode]
+            runtime = runtimes[mode]
+            _pipeline.activate(runtime)
             gc.collect()
             wall, cpu = timed(call, calls)
             runtime.flush(120_000)
@@ -267,7 +268,7 @@ def bench_caller(url: str, redis_url: str, calls: int, rounds: int) -> dict[str,
     if snowplow.stats["delivered"] != (rounds + 1) * calls:
         raise RuntimeError(f"Snowplow delivered {snowplow.stats}, expected {(rounds + 1) * calls} events")
     runtimes["off"].delete_keys()
-    _pipeline._current = None
+    _pipeline.activate(None)
     for runtime in runtimes.values():
         runtime.shutdown()
     return results

@@ -21,6 +21,7 @@ from typing import Any
 from opentelemetry import metrics as otel_metrics
 from opentelemetry.metrics import Meter, MeterProvider
 from opentelemetry.sdk._logs import LoggerProvider, LogRecordLimits
+from opentelemetry.sdk.environment_variables import OTEL_SDK_DISABLED
 from opentelemetry.sdk.resources import Resource
 
 from . import _redis
@@ -44,6 +45,7 @@ __all__ = [
     "INHERITED_SETTINGS",
     "RECORD_LIMITS",
     "Runtime",
+    "activate",
     "configure",
     "configured",
     "current",
@@ -113,14 +115,14 @@ class Runtime:
             exporters.append(("snowplow", self.snowplow_exporter))
         if len(exporters) > 1:
             # One queue for the caller; a dispatcher thread feeds each exporter's own queue.
-            self._dispatcher: AnalyticsLogRecordProcessor | None = self._processor("dispatch", None)
-            self.logger_provider.add_log_record_processor(self._dispatcher)
+            self._fan_out: AnalyticsLogRecordProcessor | None = self._processor("dispatch", None)
+            self.logger_provider.add_log_record_processor(self._fan_out)
         else:
-            self._dispatcher = None
+            self._fan_out = None
         for name, exporter in exporters:
             processor = self._processor(name, exporter)
-            if self._dispatcher is not None:
-                self._dispatcher.add_follower(processor)
+            if self._fan_out is not None:
+                self._fan_out.add_follower(processor)
             else:
                 self.logger_provider.add_log_record_processor(processor)
             self.processors[name] = processor
@@ -167,11 +169,11 @@ class Runtime:
     @property
     def dispatcher(self) -> AnalyticsLogRecordProcessor | None:
         """The processor that hands each record to the exporters' queues, when there are several."""
-        return self._dispatcher
+        return self._fan_out
 
     def _all_processors(self) -> list[AnalyticsLogRecordProcessor]:
         """The dispatcher first (it feeds the others), then each exporter's processor."""
-        first = [self._dispatcher] if self._dispatcher is not None else []
+        first = [self._fan_out] if self._fan_out is not None else []
         return first + list(self.processors.values())
 
     def delete_keys(self) -> int:
@@ -237,11 +239,20 @@ def _analytics_logger_provider() -> LoggerProvider:
     """The private provider that carries the events.
 
     ``OTEL_SDK_DISABLED`` turns off the host's telemetry; product analytics are data the
-    application asked for, so they keep flowing (and a line says so).
+    application asked for, so they keep flowing (and a line says so). The SDK reads the
+    variable when a provider is built, so it is set aside while ours is (under the
+    configuration lock).
     """
-    provider = LoggerProvider(resource=Resource.create(), shutdown_on_exit=False, log_record_limits=RECORD_LIMITS)
-    if getattr(provider, "_disabled", False):
-        provider._disabled = False
+    with _lock:
+        disabled = os.environ.pop(OTEL_SDK_DISABLED, None)
+        try:
+            provider = LoggerProvider(
+                resource=Resource.create(), shutdown_on_exit=False, log_record_limits=RECORD_LIMITS
+            )
+        finally:
+            if disabled is not None:
+                os.environ[OTEL_SDK_DISABLED] = disabled
+    if disabled is not None and disabled.strip().lower() == "true":
         _log.info("OTEL_SDK_DISABLED is set: it does not apply to internal events, which are still tracked")
     return provider
 
@@ -441,6 +452,18 @@ def flush(timeout_millis: int = 30_000) -> bool:
     with _lock:
         lost, _lost_by_replaced = _lost_by_replaced, 0
     return drained and not lost
+
+
+def activate(runtime: Runtime | None) -> Runtime | None:
+    """Make ``runtime`` the current one and return the one it replaces, which keeps running.
+
+    For benchmarks and tests that keep several runtimes and switch between them; applications
+    use :func:`configure`, which shuts the previous one down.
+    """
+    global _current, _disabled_reason
+    with _lock:
+        previous, _current, _disabled_reason = _current, runtime, None
+    return previous
 
 
 def configured() -> Runtime | None:
