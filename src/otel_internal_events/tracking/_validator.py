@@ -146,6 +146,8 @@ def _value_problem(event: str, field: str, value: Any) -> TrackingError | None:
 
 def identifier_of(event: str, name: str, value: Any) -> int | str | None:
     """The id of ``user``/``project``/``namespace``: a plain id, or an object's ``id``."""
+    if value is None:
+        return None
     value_type = type(value)
     if value_type is int:
         if INT64_MIN <= value <= INT64_MAX:
@@ -153,8 +155,6 @@ def identifier_of(event: str, name: str, value: Any) -> int | str | None:
         return _id_value_problem(event, name, value)
     if value_type is str:
         return value if value.isascii() else _id_value_problem(event, name, value)
-    if value is None:
-        return None
     if value_type is not bool:
         ident: Any = getattr(value, "id", _MISSING)
         ident_type = type(ident)
