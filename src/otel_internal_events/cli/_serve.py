@@ -59,7 +59,7 @@ def serve(paths: tuple[str, ...], host: str, port: int, workers: int, access_log
     click.echo(f"gateway on http://{host}:{port}: OTLP /v1/logs /v1/traces, events API /api/v4/usage_data, docs /docs")
     options = {"host": host, "port": port, "log_level": log_level, "access_log": access_log}
     if workers == 1:
-        uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
+        uvicorn.run(create_app(settings, owns_process=True), **options)  # type: ignore[arg-type]
     else:
         factory = "otel_internal_events.service:app_from_environment"
         uvicorn.run(factory, factory=True, workers=workers, **options)  # type: ignore[arg-type]

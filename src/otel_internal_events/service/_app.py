@@ -99,10 +99,13 @@ class _Pending:
         self.count = 0
 
 
-def create_app(settings: Settings | None = None, *, gateway: Gateway | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, gateway: Gateway | None = None, owns_process: bool = False
+) -> FastAPI:
     """The gateway app. It builds its :class:`Gateway` from ``settings`` (default: the
     environment) when it starts, and closes it when it stops; a given ``gateway`` is used as it
-    is and left open."""
+    is and left open. ``owns_process`` (``serve`` sets it): the process serves only this app,
+    so what start-up built is frozen out of the garbage collector's way (``gc.freeze``)."""
     settings = settings or (gateway.settings if gateway is not None else settings_from_env())
     limiter = anyio.CapacityLimiter(_WORKER_THREADS)
     pending = _Pending(settings.gateway_max_pending)
@@ -115,10 +118,12 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
         built = gateway if gateway is not None else await anyio.to_thread.run_sync(Gateway, settings)
         state["gateway"] = built
         state["rate"] = RateLimiter(built.redis, settings.api_rate_limit, settings.key_prefix)
-        # What start-up built lives as long as the process: out of the collector's way, so that a
-        # full collection does not walk the registry and the app on every few thousand events.
-        gc.collect()
-        gc.freeze()
+        if owns_process:
+            # What start-up built lives as long as the process: out of the collector's way, so
+            # that a full collection does not walk the registry and the app every few thousand
+            # events. Only in a process of our own: it would freeze a host application's heap too.
+            gc.collect()
+            gc.freeze()
         _log.info("gateway ready: %d events, %d metrics", len(built.registry.events), len(built.registry.metrics))
         try:
             yield
@@ -294,7 +299,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
 
 def app_from_environment() -> FastAPI:
     """The app configured from ``OTEL_INTERNAL_EVENTS_*`` (the factory ``serve --workers`` runs)."""
-    return create_app(settings_from_env())
+    return create_app(settings_from_env(), owns_process=True)
 
 
 class _ApiRefusal(Exception):
