@@ -2,6 +2,13 @@
 
 Define events and metrics in YAML, call :func:`track_internal_event`, read metric values.
 
+The process-wide state is one current :class:`Runtime`: :func:`configure` builds one and makes it
+current (shutting the previous one down), :func:`get_runtime` returns it (configuring one from
+the environment on first use), :func:`configured` returns it without configuring,
+:func:`disabled_reason` says why tracking is off after an automatic configuration failed,
+:func:`activate` switches between runtimes kept alive, :func:`shutdown` stops it and
+:func:`reset` also forgets a failed configuration (for tests).
+
 The names below are imported on first use, so that ``import otel_internal_events`` (and the
 pytest plugin that every test session of an installing project loads) stays cheap.
 """
@@ -35,7 +42,16 @@ if TYPE_CHECKING:
         track_internal_event,
         with_batched_redis_writes,
     )
-    from ._pipeline import configure, shutdown
+    from ._pipeline import (
+        Runtime,
+        activate,
+        configure,
+        configured,
+        disabled_reason,
+        get_runtime,
+        reset,
+        shutdown,
+    )
     from .config import Settings
 
 _LAZY = {
@@ -46,7 +62,13 @@ _LAZY = {
     "report": "._api",
     "track_internal_event": "._api",
     "with_batched_redis_writes": "._api",
+    "Runtime": "._pipeline",
+    "activate": "._pipeline",
     "configure": "._pipeline",
+    "configured": "._pipeline",
+    "disabled_reason": "._pipeline",
+    "get_runtime": "._pipeline",
+    "reset": "._pipeline",
     "shutdown": "._pipeline",
     "Settings": ".config",
 }
@@ -62,14 +84,20 @@ __all__ = [
     "InvalidPropertyTypeError",
     "InvalidPropertyValueError",
     "MissingIdentifierError",
+    "Runtime",
     "Settings",
     "TrackingError",
     "UnknownEventError",
     "UnknownMetricError",
+    "activate",
     "configure",
+    "configured",
+    "disabled_reason",
     "flush",
+    "get_runtime",
     "metric_value",
     "report",
+    "reset",
     "shutdown",
     "track_internal_event",
     "with_batched_redis_writes",

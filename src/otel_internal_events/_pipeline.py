@@ -36,7 +36,7 @@ from .exporters import (
     RedisCounterExporter,
     SnowplowExporter,
 )
-from .metrics import MetricReader, MetricValue, build_report
+from .metrics import MetricValue, RedisMetricValues, build_report
 from .recording import EventRecorder
 from .sinks import RedisCounterSink, SnowplowSinkSettings
 from .tracking import Tracker
@@ -51,6 +51,8 @@ __all__ = [
     "current",
     "disabled_reason",
     "flush",
+    "get_runtime",
+    "reset",
     "shutdown",
 ]
 
@@ -156,8 +158,8 @@ class Runtime:
         """Today (UTC) by the configured clock."""
         return dt.datetime.fromtimestamp(self.settings.clock() / 1e9, dt.UTC).date()
 
-    def reader(self) -> MetricReader:
-        return MetricReader(self.redis, self.registry, self.settings.key_prefix)
+    def reader(self) -> RedisMetricValues:
+        return RedisMetricValues(self.redis, self.registry, self.settings.key_prefix)
 
     def metric_value(self, key_path: str, at: dt.date | None = None) -> MetricValue:
         return self.reader().value(key_path, at or self.today())
@@ -497,6 +499,15 @@ def current() -> Runtime | None:
             _disabled_reason = str(exc) if isinstance(exc, InternalEventsError) else repr(exc)
             _log.error("internal events tracking is off: configuration failed: %s", _disabled_reason)
             return None
+
+
+get_runtime = current
+
+
+def reset(timeout_millis: int = 30_000) -> bool:
+    """:func:`shutdown`, and forget a failed automatic configuration: the next tracked event
+    configures from the environment again (for tests, and the pytest plugin between sessions)."""
+    return shutdown(timeout_millis)
 
 
 def _strict_from_env() -> bool:

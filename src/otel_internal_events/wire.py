@@ -33,8 +33,8 @@ __all__ = [
     "encode",
     "encode_event",
     "event_name",
-    "for_snowplow",
     "property_attribute",
+    "snowplow_indices",
 ]
 
 Identifier = int | str
@@ -183,7 +183,7 @@ def call_arguments(attributes: Mapping[str, Any]) -> CallArguments:
     return arguments
 
 
-def for_snowplow(names: Sequence[str | None], attributes: Sequence[Mapping[str, object]]) -> list[int]:
+def snowplow_indices(names: Sequence[str | None], attributes: Sequence[Mapping[str, object]]) -> list[int]:
     """The indices of the records that are events to send to Snowplow, told without decoding
     them (the rule :func:`decode` applies, a batch at a time)."""
     return [

@@ -34,13 +34,13 @@ from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context, attach
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
-from .._once import LogOnce
+from .._warn_once import WarnOnce
 from ._losses import ExportLosses
 
 __all__ = ["AnalyticsLogRecordProcessor", "batch_scope"]
 
 _log = logging.getLogger("otel_internal_events.export")
-_once = LogOnce(_log)
+_once = WarnOnce(_log)
 
 
 class _Held:

@@ -9,7 +9,7 @@ from typing import Any
 
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
-from .._once import LogOnce
+from .._warn_once import WarnOnce
 from ..sinks import RedisCounterSink
 from ..wire import TrackedEvent, decode
 from ._losses import ExportLosses
@@ -17,16 +17,17 @@ from ._losses import ExportLosses
 __all__ = ["RedisCounterExporter", "decode_records", "plain_attributes"]
 
 _log = logging.getLogger("otel_internal_events.export")
-_once = LogOnce(_log)
+_once = WarnOnce(_log)
 
 
-def plain_attributes(record: Any) -> Any:
-    """An exported record's attributes as a plain mapping.
+def plain_attributes(record: Any) -> dict[str, Any]:
+    """An exported record's attributes as a plain dict.
 
-    The SDK's BoundedAttributes copies its keys under a lock on every iteration; a record is
-    no longer written to once exported, so the dict beneath is read directly.
+    The SDK's BoundedAttributes reads each key through Python code; its public ``copy()`` is one
+    C-level dict copy, after which decoding reads a plain dict.
     """
-    return getattr(record.attributes, "_dict", record.attributes)
+    attributes = record.attributes
+    return attributes.copy() if attributes else {}
 
 
 def decode_records(batch: Sequence[Any]) -> list[TrackedEvent]:

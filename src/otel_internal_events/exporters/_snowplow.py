@@ -52,9 +52,9 @@ from typing import Any
 
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
-from .._once import LogOnce
+from .._warn_once import WarnOnce
 from ..sinks import NO_SECRET_WARNING, SnowplowSinkSettings, require_snowplow_tracker
-from ..wire import for_snowplow
+from ..wire import snowplow_indices
 from ._losses import ExportLosses
 from ._redis import plain_attributes
 from ._snowplow_child import Answer, Export, ProgressBoard, Records, Settled, command
@@ -117,7 +117,7 @@ class SnowplowExporter(LogRecordExporter):
         self._settings = settings
         self._timeout_s = timeout_millis / 1000
         self._losses = losses
-        self._once = LogOnce(_log)
+        self._once = WarnOnce(_log)
         self._stats = {"delivered": 0, "rejected": 0, "invalid": 0, "requests": 0, "transient_failures": 0}
         self._closed = False
         self._next_id = 0
@@ -432,7 +432,7 @@ def _compact(batch: Sequence[Any]) -> Records:
     logs = [item.log_record for item in batch]
     names = [record.event_name for record in logs]
     attributes = [plain_attributes(record) for record in logs]
-    keep = for_snowplow(names, attributes)
+    keep = snowplow_indices(names, attributes)
     if len(keep) < len(logs):
         logs = [logs[i] for i in keep]
         names = [names[i] for i in keep]

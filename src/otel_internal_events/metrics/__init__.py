@@ -11,15 +11,15 @@ from ._keys import (
 )
 from ._report import build_report, nest
 from ._timeframes import weeks_for
-from ._values import MetricReader, MetricValue, RedisClient
+from ._values import MetricValue, RedisClient, RedisMetricValues
 
 __all__ = [
     "NS_PER_DAY",
     "WEEKLY_KEY_TTL_SECONDS",
-    "MetricReader",
     "MetricValue",
     "RedisClient",
     "RedisKeys",
+    "RedisMetricValues",
     "build_report",
     "iso_week",
     "iso_week_of_day",

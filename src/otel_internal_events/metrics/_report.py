@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from ..definitions import DefinitionRegistry
-from ._values import MetricReader, MetricValue
+from ._values import MetricValue, RedisMetricValues
 
 __all__ = ["build_report", "nest"]
 
@@ -24,7 +24,7 @@ def nest(values: dict[str, MetricValue]) -> dict[str, Any]:
 
 
 def build_report(
-    registry: DefinitionRegistry, reader: MetricReader, at: dt.date, *, recorded_at: dt.datetime
+    registry: DefinitionRegistry, reader: RedisMetricValues, at: dt.date, *, recorded_at: dt.datetime
 ) -> dict[str, Any]:
     """Values of every available internal-events metric as of ``at``."""
     metrics = [m for m in registry.metrics.values() if m.is_computed]

@@ -11,7 +11,7 @@ from ..definitions import DefinitionRegistry, MetricDefinition
 from ._keys import RedisKeys
 from ._timeframes import weeks_for
 
-__all__ = ["MetricReader", "MetricValue", "RedisClient"]
+__all__ = ["MetricValue", "RedisClient", "RedisMetricValues"]
 
 _log = logging.getLogger("otel_internal_events.metrics")
 
@@ -29,7 +29,7 @@ class RedisClient(Protocol):
     def script_load(self, script: str) -> Any: ...
 
 
-class MetricReader:
+class RedisMetricValues:
     """Computes metric values as of a day, in one round trip however many metrics are read."""
 
     def __init__(self, client: RedisClient, registry: DefinitionRegistry, key_prefix: str = "") -> None:

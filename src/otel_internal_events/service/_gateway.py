@@ -29,8 +29,8 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk.resources import Resource
 
-from .._once import LogOnce
 from .._pipeline import RECORD_LIMITS, Runtime
+from .._warn_once import WarnOnce
 from ..config import Settings
 from ..conventions import ATTRIBUTE_PREFIX, EVENT_NAME, INSTRUMENTATION_SCOPE
 from ..definitions import DefinitionRegistry
@@ -43,7 +43,7 @@ from ._otlp import WireRecord
 __all__ = ["ApiEvent", "Gateway", "GatewayUnavailable", "Outcome"]
 
 _log = logging.getLogger("otel_internal_events.gateway")
-_once = LogOnce(_log)
+_once = WarnOnce(_log)
 #: How many problem messages an answer carries at most (the rest are counted).
 MAX_MESSAGES = 10
 

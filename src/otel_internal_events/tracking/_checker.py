@@ -16,7 +16,7 @@ from typing import Any
 
 from opentelemetry.metrics import Meter
 
-from .._once import LogOnce
+from .._warn_once import WarnOnce
 from ..conventions import (
     CATEGORY,
     EVENT_NAME,
@@ -60,7 +60,7 @@ class EventChecker:
             unit="{call}",
             description="Tracking calls rejected in whole or in part, by event and reason.",
         )
-        self._once = LogOnce(_log, suffix="")
+        self._once = WarnOnce(_log, suffix="")
 
     def check(
         self,

@@ -1,4 +1,6 @@
-"""Log a problem once per cause, then only count it (the tracker and the exporters use it)."""
+"""Warn once per cause: the first warning of each cause is logged, its repeats are not.
+
+The tracker and the exporters use it; what repeats is counted by their own counters."""
 
 from __future__ import annotations
 
@@ -8,8 +10,9 @@ import threading
 _MAX_CAUSES = 10_000
 
 
-class LogOnce:
-    """``warn(cause, message)`` logs the first time a cause is seen, never again.
+class WarnOnce:
+    """``warn(cause, message)`` logs the first time a cause is seen, never again (it keeps up to
+    10,000 causes; past that, new ones are not logged).
 
     ``suffix`` is appended to every message, to tell the reader that repeats are not shown.
     """
