@@ -15,7 +15,6 @@ import logging
 import os
 import signal
 import threading
-import weakref
 from typing import Any
 
 from opentelemetry import metrics as otel_metrics
@@ -25,6 +24,7 @@ from opentelemetry.sdk.environment_variables import OTEL_SDK_DISABLED
 from opentelemetry.sdk.resources import Resource
 
 from . import _redis
+from ._forks import renew_in_forked_child
 from .config import ENV_PREFIX, Settings, _bool, settings_from_env
 from .conventions import INSTRUMENTATION_SCOPE
 from .definitions import DefinitionRegistry, load_definitions
@@ -85,14 +85,7 @@ class Runtime:
         self.processors: dict[str, AnalyticsLogRecordProcessor] = {}
         self._redis: Any = None
         self._redis_lock = threading.Lock()
-        ref = weakref.ref(self)
-
-        def new_lock_in_child() -> None:  # a fork while another thread held it must not deadlock
-            runtime = ref()
-            if runtime is not None:
-                runtime._redis_lock = threading.Lock()
-
-        os.register_at_fork(after_in_child=new_lock_in_child)
+        renew_in_forked_child(self, Runtime._new_lock)  # a fork while another thread held it
         self.redis_sink: RedisCounterSink | None = None
         if "redis" in settings.exporters:
             _redis.check_available(settings.redis_url)
@@ -131,6 +124,9 @@ class Runtime:
         logger = self.logger_provider.get_logger(INSTRUMENTATION_SCOPE)
         self.recorder = EventRecorder(logger, self.meter)
         self.tracker = Tracker(self.registry, self.recorder, self.meter, strict=settings.strict, clock=settings.clock)
+
+    def _new_lock(self) -> None:
+        self._redis_lock = threading.Lock()
 
     def _processor(self, name: str, exporter: Any) -> AnalyticsLogRecordProcessor:
         s = self.settings

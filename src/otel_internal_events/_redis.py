@@ -15,6 +15,7 @@ import os
 import threading
 from typing import Any
 
+from ._forks import renew_in_forked_child
 from .errors import ConfigurationError, MissingExtraError
 
 __all__ = ["EmbeddedRedis", "check_available", "connect", "embedded_server"]
@@ -29,10 +30,10 @@ class EmbeddedRedis:
         self._server: Any = None
         self._owner_pid = 0
         self._lock = threading.Lock()
-        os.register_at_fork(after_in_child=self._after_fork)
-
-    def _after_fork(self) -> None:
         # A forked worker keeps using its parent's server (same URL) but must never stop it.
+        renew_in_forked_child(self, EmbeddedRedis._new_lock)
+
+    def _new_lock(self) -> None:
         self._lock = threading.Lock()
 
     @property

@@ -22,10 +22,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
-import os
 import threading
 import time
-import weakref
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
@@ -34,6 +32,7 @@ from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context, attach
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
+from .._forks import renew_in_forked_child
 from .._warn_once import WarnOnce
 from ._losses import ExportLosses
 
@@ -114,14 +113,7 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
         self._outage_lost = 0
         self._outage_logged = False
         self._init_state()
-        ref = weakref.ref(self)
-
-        def reinit_in_child() -> None:
-            processor = ref()
-            if processor is not None:
-                processor._init_state()
-
-        os.register_at_fork(after_in_child=reinit_in_child)
+        renew_in_forked_child(self, AnalyticsLogRecordProcessor._init_state)
 
     def _init_state(self) -> None:
         self._queue: deque[Any] = deque()
