@@ -42,8 +42,8 @@ if TYPE_CHECKING:
         track_internal_event,
         with_batched_redis_writes,
     )
-    from ._pipeline import (
-        Runtime,
+    from ._pipeline import Runtime
+    from ._state import (
         activate,
         configure,
         configured,
@@ -63,13 +63,13 @@ _LAZY = {
     "track_internal_event": "._api",
     "with_batched_redis_writes": "._api",
     "Runtime": "._pipeline",
-    "activate": "._pipeline",
-    "configure": "._pipeline",
-    "configured": "._pipeline",
-    "disabled_reason": "._pipeline",
-    "get_runtime": "._pipeline",
-    "reset": "._pipeline",
-    "shutdown": "._pipeline",
+    "activate": "._state",
+    "configure": "._state",
+    "configured": "._state",
+    "disabled_reason": "._state",
+    "get_runtime": "._state",
+    "reset": "._state",
+    "shutdown": "._state",
     "Settings": ".config",
 }
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from . import _pipeline
+from . import _state
 from .exporters import batch_scope
 from .metrics import MetricValue
 
@@ -45,7 +45,7 @@ def track_internal_event(
     In strict mode (``OTEL_INTERNAL_EVENTS_STRICT=1``) they raise a
     :class:`~otel_internal_events.errors.TrackingError` and nothing is recorded.
     """
-    runtime = _pipeline.current()
+    runtime = _state.get_runtime()
     if runtime is None:
         return
     runtime.tracker.track(
@@ -116,7 +116,7 @@ def flush(timeout_millis: int = 30_000) -> bool:
     when tracking is off because its configuration failed. Which exporter lost how many, and why,
     is in the counters ``internal_events.export.dropped`` and ``internal_events.export.failed``.
     """
-    return _pipeline.flush(timeout_millis)
+    return _state.flush(timeout_millis)
 
 
 def metric_value(key_path: str, *, at: dt.date | None = None) -> MetricValue:
@@ -124,7 +124,7 @@ def metric_value(key_path: str, *, at: dt.date | None = None) -> MetricValue:
 
     Call :func:`flush` first to include events tracked a moment ago.
     """
-    runtime = _pipeline.current()
+    runtime = _state.get_runtime()
     if runtime is None:
         raise RuntimeError("internal events are not configured")
     return runtime.metric_value(key_path, at)
@@ -132,7 +132,7 @@ def metric_value(key_path: str, *, at: dt.date | None = None) -> MetricValue:
 
 def report(*, at: dt.date | None = None) -> dict[str, Any]:
     """Every metric's value as of ``at``, nested by key path (Service-Ping-shaped)."""
-    runtime = _pipeline.current()
+    runtime = _state.get_runtime()
     if runtime is None:
         raise RuntimeError("internal events are not configured")
     return runtime.report(at)

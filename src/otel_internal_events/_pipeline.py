@@ -7,13 +7,9 @@ records to a Collector when asked.
 
 from __future__ import annotations
 
-import atexit
-import dataclasses
 import datetime as dt
-import json
 import logging
 import os
-import signal
 import threading
 from typing import Any
 
@@ -25,10 +21,10 @@ from opentelemetry.sdk.resources import Resource
 
 from . import _redis
 from ._forks import renew_in_forked_child
-from .config import ENV_PREFIX, Settings, _bool, settings_from_env
+from .config import ENV_PREFIX, Settings
 from .conventions import INSTRUMENTATION_SCOPE
 from .definitions import DefinitionRegistry, load_definitions
-from .errors import ConfigurationError, InternalEventsError, MissingExtraError
+from .errors import ConfigurationError, MissingExtraError
 from .exporters import (
     AnalyticsLogRecordProcessor,
     ExportLosses,
@@ -41,20 +37,7 @@ from .recording import EventRecorder
 from .sinks import RedisCounterSink, SnowplowSinkSettings
 from .tracking import Tracker
 
-__all__ = [
-    "INHERITED_SETTINGS",
-    "RECORD_LIMITS",
-    "Runtime",
-    "activate",
-    "configure",
-    "configured",
-    "current",
-    "disabled_reason",
-    "flush",
-    "get_runtime",
-    "reset",
-    "shutdown",
-]
+__all__ = ["RECORD_LIMITS", "Runtime"]
 
 _log = logging.getLogger("otel_internal_events")
 _GLOB_SPECIAL = str.maketrans({c: "\\" + c for c in "*?[]\\"})
@@ -62,7 +45,9 @@ _KNOWN_EXPORTERS = {"redis", "otlp", "snowplow", "jsonl", "none"}
 
 
 class Runtime:
-    """Everything one configuration builds; :func:`configure` makes it the current one."""
+    """Everything one configuration builds: the definitions, the tracker, our own OpenTelemetry
+    logger provider, a processor per exporter and the exporters; :func:`~._state.configure`
+    makes one the current one."""
 
     def __init__(
         self,
@@ -223,6 +208,9 @@ class _LazyClient:
         return self._runtime.redis.script_load(script)
 
 
+#: Held while the environment is changed for a moment (see _analytics_logger_provider).
+_ENVIRONMENT_LOCK = threading.Lock()
+
 #: Our attributes are validated already; the host's OTEL_ATTRIBUTE_* limits (meant for its own
 #: telemetry) must not drop or truncate them, since filters and unique counts depend on them.
 RECORD_LIMITS = LogRecordLimits(
@@ -238,10 +226,9 @@ def _analytics_logger_provider() -> LoggerProvider:
 
     ``OTEL_SDK_DISABLED`` turns off the host's telemetry; product analytics are data the
     application asked for, so they keep flowing (and a line says so). The SDK reads the
-    variable when a provider is built, so it is set aside while ours is (under the
-    configuration lock).
+    variable when a provider is built, so it is set aside while ours is (under a lock).
     """
-    with _lock:
+    with _ENVIRONMENT_LOCK:
         disabled = os.environ.pop(OTEL_SDK_DISABLED, None)
         try:
             provider = LoggerProvider(
@@ -288,258 +275,9 @@ def _snowplow_exporter(settings: Settings, losses: ExportLosses) -> SnowplowExpo
     return SnowplowExporter(sink_settings, losses, timeout_millis=settings.export_timeout_millis)
 
 
-_current: Runtime | None = None
-_lock = threading.RLock()
-_disabled_reason: str | None = None
-#: Records a replaced runtime lost after the last flush: the next flush() reports them.
-_lost_by_replaced = 0
+def __getattr__(name: str) -> Any:  # TRANSITIONAL: removed once every caller uses the public names
+    from . import _state
 
-
-def configure(
-    settings: Settings | None = None,
-    *,
-    registry: DefinitionRegistry | None = None,
-    meter_provider: MeterProvider | None = None,
-    **overrides: Any,
-) -> Runtime:
-    """Build the pipeline from ``settings`` (or the environment plus ``overrides``) and make it current.
-
-    A previous configuration is flushed and shut down first. Raises typed errors
-    (:class:`~otel_internal_events.errors.DefinitionsInvalidError`, :class:`ConfigurationError`).
-    """
-    global _current, _disabled_reason
-    if settings is None:
-        settings = settings_from_env(**overrides)
-    elif overrides:
-        settings = settings.replace(**overrides)
-    with _lock:
-        runtime = Runtime(settings, registry, meter_provider)
-        previous, _current, _disabled_reason = _current, runtime, None
-        _watch_multiprocessing_children()
-        _publish_for_children(settings, _start_embedded(runtime))
-    if previous is not None:
-        _retire(previous, 30_000)
-    return runtime
-
-
-#: The configuration of this process, for the multiprocessing children that start a fresh
-#: interpreter (the spawn and forkserver start methods) and configure from it on first use.
-INHERITED_SETTINGS = "_OTEL_INTERNAL_EVENTS_PARENT_SETTINGS"
-#: Not handed down: the secret stays out of the environment of every process this one starts.
-_NOT_INHERITED = frozenset({"pseudonymization_secret"})
-
-
-def _start_embedded(runtime: Runtime) -> str | None:
-    """Start the embedded server now when the counters use it; its URL.
-
-    Now rather than on the first export: the children this process forks or starts afresh
-    must find the same server (a forked child would otherwise start one of its own, and its
-    counts would be gone when it ends).
-    """
-    if runtime.redis_sink is None or runtime.settings.redis_url is not None:
-        return None
-    return _redis.embedded_server().url
-
-
-def _publish_for_children(settings: Settings, redis_url: str | None = None) -> None:
-    values = {
-        spec.name: getattr(settings, spec.name)
-        for spec in dataclasses.fields(Settings)
-        if "env" in spec.metadata and spec.name not in _NOT_INHERITED
-    }
-    if redis_url is not None:
-        values["redis_url"] = redis_url
-    os.environ[INHERITED_SETTINGS] = json.dumps(values)
-
-
-def _inherited_settings() -> dict[str, Any]:
-    """The parent's settings, in a child of multiprocessing that did not inherit its memory."""
-    import multiprocessing
-
-    published = os.environ.get(INHERITED_SETTINGS)
-    if published is None or multiprocessing.parent_process() is None:
-        return {}
-    try:
-        values: dict[str, Any] = json.loads(published)
-    except ValueError:
-        return {}
-    return values
-
-
-class _ChildWatch:
-    """What multiprocessing's after-fork registry holds on to (it keeps weak references), and
-    the process it has set up the flush of."""
-
-    pid = 0
-
-
-_child_watch: _ChildWatch | None = None
-
-
-def _watch_multiprocessing_children() -> None:
-    """Make multiprocessing's forked children deliver what they tracked before they end.
-
-    A child of ``multiprocessing`` (a ``Process``, a ``Pool`` worker) ends with ``os._exit``:
-    no atexit hook runs, and a pool's ``terminate()`` (its ``with`` block's end) kills workers
-    with SIGTERM. So in each such child, a finalizer that multiprocessing runs before the child
-    exits flushes, and SIGTERM, unless the application handles it, flushes first and then ends
-    the process as it would have.
-    """
-    global _child_watch
-    if _child_watch is None:
-        import multiprocessing
-        from multiprocessing import util
-
-        _child_watch = _ChildWatch()
-        util.register_after_fork(_child_watch, _in_multiprocessing_child)
-        if multiprocessing.parent_process() is not None:  # a child that started afresh (spawn, forkserver)
-            _in_multiprocessing_child(_child_watch)
-
-
-def _in_multiprocessing_child(watch: _ChildWatch) -> None:
-    from multiprocessing import util
-
-    if watch.pid == os.getpid():
-        return
-    watch.pid = os.getpid()
-    util.Finalize(None, _flush_before_exit, exitpriority=100)
-    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, _flush_then_terminate)
-
-
-def _flush_before_exit() -> None:
-    runtime = _current
-    if runtime is not None:
-        runtime.flush(_CHILD_FLUSH_MILLIS)
-
-
-def _flush_then_terminate(signum: int, _frame: Any) -> None:
-    """SIGTERM in a multiprocessing child: flush, then end as SIGTERM would have.
-
-    The flush runs on a thread of its own: the handler runs on the main thread between two of
-    its steps, maybe while that thread holds a lock the flush needs (a tracking call queueing).
-    """
-    signal.signal(signum, signal.SIG_DFL)  # a second SIGTERM ends the process at once
-
-    def flush_then_end() -> None:
-        _flush_before_exit()
-        os.kill(os.getpid(), signum)
-
-    threading.Thread(target=flush_then_end, name="otel-internal-events-exit", daemon=True).start()
-
-
-#: How long a multiprocessing child waits for its events to be delivered as it ends.
-_CHILD_FLUSH_MILLIS = 10_000
-
-
-def _retire(runtime: Runtime, timeout_millis: int) -> None:
-    """Shut down a runtime that a new configuration replaces; the next flush() reports its losses."""
-    global _lost_by_replaced
-    runtime.shutdown(timeout_millis)
-    lost = runtime.lost_since_flush()
-    if lost:
-        with _lock:
-            _lost_by_replaced += lost
-
-
-def flush(timeout_millis: int = 30_000) -> bool:
-    """Deliver every event tracked so far; see :func:`otel_internal_events.flush`."""
-    global _lost_by_replaced
-    runtime = _current
-    drained = _disabled_reason is None if runtime is None else runtime.flush(timeout_millis)
-    with _lock:
-        lost, _lost_by_replaced = _lost_by_replaced, 0
-    return drained and not lost
-
-
-def activate(runtime: Runtime | None) -> Runtime | None:
-    """Make ``runtime`` the current one and return the one it replaces, which keeps running.
-
-    For benchmarks and tests that keep several runtimes and switch between them; applications
-    use :func:`configure`, which shuts the previous one down.
-    """
-    global _current, _disabled_reason
-    with _lock:
-        previous, _current, _disabled_reason = _current, runtime, None
-    return previous
-
-
-def configured() -> Runtime | None:
-    """The current runtime if one is configured; never configures one."""
-    return _current
-
-
-def disabled_reason() -> str | None:
-    """Why tracking is off, when the automatic configuration failed (production mode); else None."""
-    return _disabled_reason
-
-
-def current() -> Runtime | None:
-    """The current runtime, configuring one from the environment on first use.
-
-    In production mode a failing automatic configuration is logged once and tracking is off
-    (``None``); in strict mode the error is raised.
-    """
-    global _disabled_reason
-    runtime = _current
-    if runtime is not None or _disabled_reason is not None:
-        return runtime
-    with _lock:
-        if _current is not None or _disabled_reason is not None:
-            return _current
-        try:
-            return configure(**_inherited_settings())
-        except Exception as exc:  # production mode must not raise into the host, whatever failed
-            if _strict_from_env():
-                raise
-            _disabled_reason = str(exc) if isinstance(exc, InternalEventsError) else repr(exc)
-            _log.error("internal events tracking is off: configuration failed: %s", _disabled_reason)
-            return None
-
-
-get_runtime = current
-
-
-def reset(timeout_millis: int = 30_000) -> bool:
-    """:func:`shutdown`, and forget a failed automatic configuration: the next tracked event
-    configures from the environment again (for tests, and the pytest plugin between sessions)."""
-    return shutdown(timeout_millis)
-
-
-def _strict_from_env() -> bool:
-    """Strict mode as the environment asks it, read from its one variable.
-
-    Not from the whole environment: a problem elsewhere (say a misspelt variable) must not
-    turn production mode into raising into the host. An unreadable value means production.
-    """
-    value = os.environ.get(ENV_PREFIX + "STRICT")
-    if value is None:
-        return Settings().strict
-    try:
-        return _bool(value)
-    except ValueError:
-        return False
-
-
-def shutdown(timeout_millis: int = 30_000) -> bool:
-    """Deliver what is queued and stop the pipeline; the next tracked event configures anew.
-
-    True, as :func:`flush`, when everything was delivered and nothing tracked since the last
-    flush was lost.
-    """
-    global _current, _disabled_reason, _lost_by_replaced
-    with _lock:
-        runtime, _current, _disabled_reason = _current, None, None
-        lost, _lost_by_replaced = _lost_by_replaced, 0
-    if runtime is None:
-        return not lost
-    runtime.shutdown(timeout_millis)
-    return not lost and not runtime.lost_since_flush()
-
-
-def _at_exit() -> None:
-    shutdown(5_000)
-    _redis.embedded_server().stop()  # after the flush that may still write into it
-
-
-atexit.register(_at_exit)
+    if name == "current":
+        return _state.get_runtime
+    return getattr(_state, name)

@@ -16,7 +16,12 @@ from typing import Any
 
 from .errors import ConfigurationError
 
-__all__ = ["ENV_PREFIX", "Settings", "settings_from_env"]
+__all__ = [
+    "ENV_PREFIX",
+    "Settings",
+    "settings_from_env",
+    "strict_from_env",
+]
 
 ENV_PREFIX = "OTEL_INTERNAL_EVENTS_"
 _TRUE = {"1", "true", "yes", "on"}
@@ -266,3 +271,18 @@ def _checked(spec: Any, value: Any) -> Any:
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(f"{spec.name}={value!r}: {exc}") from None
     return value
+
+
+def strict_from_env() -> bool:
+    """Strict mode as the environment asks it, read from its one variable.
+
+    Not from the whole environment: a problem elsewhere (say a misspelt variable) must not
+    turn production mode into raising into the host. An unreadable value means production.
+    """
+    value = os.environ.get(ENV_PREFIX + "STRICT")
+    if value is None:
+        return Settings().strict
+    try:
+        return _bool(value)
+    except ValueError:
+        return False

@@ -13,7 +13,8 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from .. import _api, _pipeline
+from .. import _api, _state
+from .._pipeline import Runtime
 from ..config import Settings
 from ..definitions import load_definitions
 from ..service import SnowplowMicroServer
@@ -61,7 +62,7 @@ def run_demo(
     console: Console,
     progress: bool = True,
     snowplow_endpoint: str | None = None,
-) -> tuple[dict[str, Any], _pipeline.Runtime, list[Any]]:
+) -> tuple[dict[str, Any], Runtime, list[Any]]:
     """Track the demo stream and return (report, runtime, stream). The caller shuts down.
 
     With ``snowplow_endpoint`` the events also go to that Snowplow collector (user ids
@@ -84,7 +85,7 @@ def run_demo(
         snowplow_endpoint=snowplow_endpoint,
         pseudonymization_secret=secrets.token_hex(16) if snowplow_endpoint else None,
     )
-    runtime = _pipeline.configure(settings, registry=registry)
+    runtime = _state.configure(settings, registry=registry)
     console.print(
         f"definitions: {', '.join(roots)} ({len(registry.events)} events, {len(registry.metrics)} metrics)\n"
         f"tracking {events:,} events from {users} users in {projects} projects, "
@@ -171,7 +172,7 @@ def demo(
         finally:
             if prefix:
                 runtime.delete_keys()
-            _pipeline.shutdown()
+            _state.shutdown()
     finally:
         if micro is not None:
             micro.stop()

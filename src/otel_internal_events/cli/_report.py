@@ -7,7 +7,7 @@ import datetime as dt
 import click
 from rich.console import Console
 
-from .. import _pipeline
+from .._pipeline import Runtime
 from ..config import settings_from_env
 from ._paths import find_definition_roots
 from ._report_view import print_report
@@ -29,5 +29,5 @@ def report(at: dt.datetime | None, fmt: str, paths: tuple[str, ...]) -> None:
         raise click.UsageError(
             "no Redis to read: set OTEL_INTERNAL_EVENTS_REDIS_URL (or REDIS_URL) to the server the app writes to"
         )
-    runtime = _pipeline.Runtime(settings)
+    runtime = Runtime(settings)
     print_report(runtime.report(at.date() if at else None), runtime.registry, fmt, Console())
