@@ -21,15 +21,17 @@ import logging
 import os
 import signal
 import threading
-from typing import Any
-
-from opentelemetry.metrics import MeterProvider
+from typing import TYPE_CHECKING, Any
 
 from . import _redis
-from ._pipeline import Runtime
 from .config import Settings, settings_from_env, strict_from_env
-from .definitions import DefinitionRegistry
 from .errors import InternalEventsError
+
+if TYPE_CHECKING:  # building a runtime loads the SDK and the definitions: only when one is built
+    from opentelemetry.metrics import MeterProvider
+
+    from ._pipeline import Runtime
+    from .definitions import DefinitionRegistry
 
 __all__ = [
     "INHERITED_SETTINGS",
@@ -70,6 +72,8 @@ def configure(
     elif overrides:
         settings = settings.replace(**overrides)
     with _lock:
+        from ._pipeline import Runtime
+
         runtime = Runtime(settings, registry, meter_provider)
         previous, _current, _disabled_reason = _current, runtime, None
         _watch_multiprocessing_children()

@@ -147,6 +147,10 @@ APP = """
         await asyncio.sleep(0)
         return open_web_ide(**kwargs)
 """
+#: The inner runs need no Hypothesis. Its plugin imports ``hypothesis`` when a run ends, and an
+#: in-process run drops the modules it imported: every run would import it again (seconds when
+#: no bytecode is cached, since pytest rewrites the asserts of every plugin's package).
+INNER_OPTIONS = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
 INI = """
     [pytest]
     internal_events_definitions = defs
@@ -177,12 +181,12 @@ class InnerProject:
     def run(self, test_code: str, *args: str) -> pytest.RunResult:
         """Write ``test_code`` as the inner test module and run pytest on it in this process."""
         self.pytester.makepyfile(test_inner=textwrap.dedent(test_code))
-        return self.pytester.runpytest_inprocess("-p", "no:cacheprovider", *args)
+        return self.pytester.runpytest_inprocess(*INNER_OPTIONS, *args)
 
     def run_subprocess(self, test_code: str, *args: str) -> pytest.RunResult:
         """As :meth:`run`, in a new interpreter (the plugin found through its entry point)."""
         self.pytester.makepyfile(test_inner=textwrap.dedent(test_code))
-        return self.pytester.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=60)
+        return self.pytester.runpytest_subprocess(*INNER_OPTIONS, *args, timeout=60)
 
 
 @pytest.fixture

@@ -125,14 +125,14 @@ def test_wrong_end():
 def test_changes_needs_no_pipeline(project: InnerProject) -> None:
     result = project.run(
         """
-from otel_internal_events import _pipeline
+import otel_internal_events as oie
 from otel_internal_events.testing import changes
 
 def test_it():
     items = []
     with changes(lambda: len(items)).by(1):
         items.append(1)
-    assert _pipeline.configured() is None
+    assert oie.configured() is None
 """
     )
     result.assert_outcomes(passed=1)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import INNER_OPTIONS
+
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "testing.md"
 BLOCK = re.compile(r"^```(?:python|ini)\n# (?P<name>[\w.]+)\n(?P<body>.*?)^```$", re.MULTILINE | re.DOTALL)
@@ -21,7 +23,7 @@ def test_the_examples_pass(pytester: pytest.Pytester, clean_environment: pytest.
         (pytester.path / name).write_text(body)
     tests = sum(len(re.findall(r"^(?:async )?def test_", body, re.MULTILINE)) for body in files.values())
 
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest_inprocess(*INNER_OPTIONS)
 
     assert {"pytest.ini", "app.py"} <= files.keys() and tests >= 15
     result.assert_outcomes(passed=tests)

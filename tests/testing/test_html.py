@@ -208,11 +208,11 @@ def test_html_checks_start_no_pipeline(project: InnerProject) -> None:
     result = project.run(
         HEADER
         + """
-from otel_internal_events import _pipeline
+import otel_internal_events as oie
 
 def test_it():
     trigger_internal_events("view_page").on_load().in_html(PAGE)
-    assert _pipeline.configured() is None
+    assert oie.configured() is None
 """
     )
     result.assert_outcomes(passed=1)

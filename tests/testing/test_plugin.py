@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 import textwrap
-from typing import Any
 
 import pytest
 import redis
-
-from otel_internal_events import _redis
 
 from .conftest import InnerProject, assert_fails_with, write_definitions
 
@@ -36,21 +34,27 @@ def test_the_entry_point_loads_the_plugin_which_starts_an_embedded_server_withou
 
 
 def test_tests_that_use_no_matcher_configure_nothing(project: InnerProject, monkeypatch: pytest.MonkeyPatch) -> None:
-    connections: list[Any] = []
-    monkeypatch.setattr(_redis, "connect", lambda *args, **kwargs: connections.append(args))
-    result = project.run(
-        """
-        from otel_internal_events import _pipeline
+    with socket.create_server(("127.0.0.1", 0)) as gate:
+        # The only Redis server the inner run may use: it lets connections in and never answers.
+        monkeypatch.setenv("OTEL_INTERNAL_EVENTS_REDIS_URL", f"redis://127.0.0.1:{gate.getsockname()[1]}")
+        result = project.run(
+            """
+            import otel_internal_events as oie
 
-        def test_plain():
-            assert True
+            def test_plain():
+                assert True
 
-        def test_nothing_was_configured():
-            assert _pipeline.configured() is None
-        """
-    )
-    result.assert_outcomes(passed=2)
-    assert connections == []
+            def test_nothing_was_configured():
+                assert oie.configured() is None
+                assert oie.disabled_reason() is None
+            """
+        )
+        result.assert_outcomes(passed=2)
+        # The run is over, and with nothing configured no thread is left to connect later: a
+        # connection opened during the run has completed its handshake and waits to be accepted.
+        gate.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            gate.accept()
 
 
 def test_each_test_has_clean_counters_under_its_own_prefix(project: InnerProject, redis_client: redis.Redis) -> None:
@@ -97,17 +101,17 @@ def test_a_rejected_event_fails_the_test(project: InnerProject) -> None:
 def test_the_pipeline_is_shut_down_after_a_test_that_used_it(project: InnerProject) -> None:
     result = project.run(
         """
+        import otel_internal_events as oie
         from app import view
-        from otel_internal_events import _pipeline
         from otel_internal_events.testing import trigger_internal_events
 
         def test_uses_a_matcher():
             with trigger_internal_events("view_page"):
                 view()
-            assert _pipeline.configured() is not None
+            assert oie.configured() is not None
 
         def test_after():
-            assert _pipeline.configured() is None
+            assert oie.configured() is None
         """
     )
     result.assert_outcomes(passed=2)
@@ -117,13 +121,12 @@ def test_a_pipeline_the_test_body_configured_is_shut_down_after_it(project: Inne
     result = project.run(
         """
         import otel_internal_events as oie
-        from otel_internal_events import _pipeline
 
         def test_configures():
             oie.configure(definitions="defs", exporters=("none",))
 
         def test_after():
-            assert _pipeline.configured() is None
+            assert oie.configured() is None
         """
     )
     result.assert_outcomes(passed=2)
@@ -132,15 +135,15 @@ def test_a_pipeline_the_test_body_configured_is_shut_down_after_it(project: Inne
 def test_a_failed_configuration_from_the_environment_is_forgotten_after_the_test(project: InnerProject) -> None:
     result = project.run(
         """
+        import otel_internal_events as oie
         from app import view
-        from otel_internal_events import _pipeline
 
         def test_tracks_with_no_definitions_found():
             view()  # ./definitions does not exist: tracking turns itself off
-            assert _pipeline.disabled_reason() is not None
+            assert oie.disabled_reason() is not None
 
         def test_after():
-            assert _pipeline.disabled_reason() is None
+            assert oie.disabled_reason() is None
         """
     )
     result.assert_outcomes(passed=2)
@@ -150,9 +153,9 @@ def test_a_pipeline_a_fixture_configured_is_used_as_is_and_left_to_it(project: I
     result = project.run(
         """
         import pytest
+
         import otel_internal_events as oie
         from app import open_web_ide
-        from otel_internal_events import _pipeline
         from otel_internal_events.testing import increment_usage_metrics, trigger_internal_events
 
         @pytest.fixture(scope="module")
@@ -164,10 +167,10 @@ def test_a_pipeline_a_fixture_configured_is_used_as_is_and_left_to_it(project: I
         def test_first(pipeline):
             with trigger_internal_events("open_web_ide") & increment_usage_metrics("counts.count_total_open_web_ide"):
                 open_web_ide()
-            assert _pipeline.configured() is pipeline
+            assert oie.configured() is pipeline
 
         def test_second(pipeline):
-            assert _pipeline.configured() is pipeline
+            assert oie.configured() is pipeline
             assert pipeline.settings.key_prefix == "mine:" and not pipeline.tracker.strict
         """
     )

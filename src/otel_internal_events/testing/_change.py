@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import enum
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
-from typing import Final
 
-from ._expectation import Expectation, Run, SessionRun
+from ._expectation import UNSET, Expectation, Run, SessionRun
 from ._session import Session, active_session
 
 __all__ = ["Change", "changes", "increment_usage_metrics", "not_increment_usage_metrics"]
 
 
-class _Unset(enum.Enum):
-    UNSET = enum.auto()
-
-
-_UNSET: Final = _Unset.UNSET
 Number = int | float
 
 
@@ -150,8 +143,8 @@ class Change(Expectation):
         self._by: Number | None = None
         self._at_least: Number | None = None
         self._at_most: Number | None = None
-        self._from: object = _UNSET
-        self._to: object = _UNSET
+        self._from: object = UNSET
+        self._to: object = UNSET
 
     def by(self, delta: Number) -> Change:
         """Change by exactly ``delta`` (``by(0)``: unchanged)."""
@@ -193,10 +186,10 @@ class Change(Expectation):
             return None if after == before else f"expected {label} not to change, but {went}"
         wanted: list[str] = []
         met = True
-        if self._from is not _UNSET:
+        if self._from is not UNSET:
             wanted.append(f"from {self._from!r}")
             met &= before == self._from
-        if self._to is not _UNSET:
+        if self._to is not UNSET:
             wanted.append(f"to {self._to!r}")
             met &= after == self._to
         by = self._by

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import enum
 from abc import abstractmethod
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, Literal, Self
+from typing import Any, Literal, Self
 
 from ..wire import TrackedEvent
 from . import _html
 from ._attributes import differences, expected_fields, show_event, show_fields
-from ._expectation import Expectation, Run, SessionRun
+from ._expectation import UNSET, Expectation, Run, SessionRun, Unset
 from ._session import Session, active_session
 
 __all__ = [
@@ -22,14 +21,6 @@ __all__ = [
 ]
 
 
-class _Unset(enum.Enum):
-    UNSET = enum.auto()
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET: Final = _Unset.UNSET
 _SHOWN = 10  # events listed at most in a failure message
 
 
@@ -98,8 +89,8 @@ class TriggerInternalEvents(Expectation):
         project: object = UNSET,
         namespace: object = UNSET,
         category: object = UNSET,
-        additional_properties: Mapping[str, Any] | _Unset = UNSET,
-        feature_enabled_by_namespace_ids: Iterable[int] | _Unset = UNSET,
+        additional_properties: Mapping[str, Any] | Unset = UNSET,
+        feature_enabled_by_namespace_ids: Iterable[int] | Unset = UNSET,
     ) -> TriggerInternalEvents:
         """Count only events tracked with exactly these attributes.
 

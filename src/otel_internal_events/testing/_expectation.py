@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 import copy
+import enum
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Coroutine
 from types import TracebackType
-from typing import Any, ParamSpec, Self, TypeVar, overload
+from typing import Any, Final, ParamSpec, Self, TypeVar, overload
 
 from ._session import Session
 
-__all__ = ["AllOf", "Expectation", "Run", "SessionRun"]
+__all__ = ["UNSET", "AllOf", "Expectation", "Run", "SessionRun", "Unset"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+class Unset(enum.Enum):
+    """The type of :data:`UNSET`."""
+
+    UNSET = enum.auto()
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+#: A builder argument that was not given, where ``None`` is a value (``category=None``).
+UNSET: Final = Unset.UNSET
 
 
 class Run(ABC):

@@ -2,7 +2,8 @@
 
 It opens a scope around each test and closes it after the test's fixtures are torn down;
 the matchers create the test's pipeline lazily inside that scope, so a test that uses none
-costs a few attribute reads. The ``internal_events`` fixture creates it before the test runs.
+configures nothing (it costs two reads of the process-wide state). The ``internal_events``
+fixture creates the pipeline before the test runs.
 """
 
 from __future__ import annotations

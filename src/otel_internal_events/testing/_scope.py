@@ -1,32 +1,34 @@
 """Test scopes: which test is running, and what the pipeline was when its fixtures were set up.
 
-Kept apart from :mod:`._session` and light on imports: the plugin opens a scope around every
-test, and a test that uses no matcher must not pay for loading the pipeline. The pipeline's
-state is read only when its module is already loaded (otherwise there is none).
+The bottom of the testing package: the plugin opens a scope around every test, and the
+test's session (:mod:`._session`, created by the first matcher) attaches itself to it. This
+module knows sessions only as something to close, so that it imports nothing of the package.
+The pipeline's state is read through the public functions of :mod:`otel_internal_events`.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from ._session import Session
+import otel_internal_events as oie
 
-__all__ = ["FLUSH_TIMEOUT_MILLIS", "Scope", "begin_call", "begin_test", "end_test"]
+__all__ = ["FLUSH_TIMEOUT_MILLIS", "Closing", "Scope", "begin_call", "begin_test", "current_scope", "end_test"]
 
-#: How long the end of a test waits for the events it tracked to be delivered.
+#: How long the end of a test, or a metric read, waits for the tracked events to be delivered.
 FLUSH_TIMEOUT_MILLIS = 10_000
-_PIPELINE = "otel_internal_events._pipeline"
 
 
-def _pipeline() -> Any:
-    return sys.modules.get(_PIPELINE)
+class Closing(Protocol):
+    """What a scope closes when its test ends: the test's session."""
+
+    def close(self) -> list[str]:
+        """Reset what the session set up; the problems found (never raises)."""
+        ...
 
 
 class Scope:
-    """One running test; its session is created on first use.
+    """One running test, and the session attached to it once a matcher needs one.
 
     ``runtime`` and ``disabled_reason`` are the pipeline's state once the test's fixtures are
     set up: what differs at the end was done by the test body, and is reset.
@@ -37,30 +39,34 @@ class Scope:
     def __init__(self, owner: object, definitions: Callable[[], Sequence[str]] | None) -> None:
         self.owner = owner
         self.definitions = definitions
-        self.session: Session | None = None
+        self.session: Closing | None = None
+        self.runtime: oie.Runtime | None = None
+        self.disabled_reason: str | None = None
         self.mark()
 
     def mark(self) -> None:
         """Take the pipeline's state as the one the test starts from."""
-        pipeline = _pipeline()
-        self.runtime = pipeline._current if pipeline is not None else None
-        self.disabled_reason = pipeline._disabled_reason if pipeline is not None else None
+        self.runtime = oie.configured()
+        self.disabled_reason = oie.disabled_reason()
 
     def close(self) -> list[str]:
+        """Close the session, then reset what the test body left behind; the problems found."""
         problems = self.session.close() if self.session is not None else []
-        pipeline = _pipeline()
-        if pipeline is None:
-            return problems  # nothing in this process has configured a pipeline
-        current = pipeline._current
-        if current is not self.runtime and current is not None:
-            pipeline.shutdown(FLUSH_TIMEOUT_MILLIS)  # configured by the test body and left behind
-        elif current is None and pipeline._disabled_reason is not None:
-            pipeline.shutdown()  # forget a failed configuration from the environment: retry it next time
+        current = oie.configured()
+        if current is not None and current is not self.runtime:
+            oie.reset(FLUSH_TIMEOUT_MILLIS)  # configured by the test body and left behind
+        elif current is None and oie.disabled_reason() is not None:
+            oie.reset()  # forget a failed configuration from the environment: retry it next time
         return problems
 
 
 #: Open test scopes, innermost last (pytester runs tests inside a test, in the same process).
 _scopes: list[Scope] = []
+
+
+def current_scope() -> Scope | None:
+    """The scope of the running test; None outside a pytest test."""
+    return _scopes[-1] if _scopes else None
 
 
 def begin_test(owner: object, definitions: Callable[[], Sequence[str]] | None = None) -> None:

@@ -1,13 +1,15 @@
 """Per-test state behind the matchers: the pipeline they watch, the events it records, clean-up.
 
-The pytest plugin opens a :class:`Scope` around each test (cheap: nothing is configured).
-The first matcher or fixture that needs the pipeline creates the test's :class:`Session`,
-which configures one (strict, Redis counters under a key prefix of the test's own) unless the
-test or its fixtures configured their own, and captures every tracked event synchronously.
-When the test ends the scope closes the session: the pipeline it configured is shut down and
-its keys are deleted; a pipeline the test body configured (or that configured itself from
-the environment when the test tracked an event) is shut down too. Pipelines that fixtures set
-up are theirs to shut down. Outside a pytest test the matchers use the current pipeline.
+The pytest plugin opens a :class:`~._scope.Scope` around each test (nothing is configured).
+The first matcher or fixture that needs the pipeline creates the test's :class:`Session` and
+attaches it to the scope; it configures one (strict, Redis counters under a key prefix of the
+test's own) unless the test or its fixtures configured their own, and captures every tracked
+event synchronously. When the test ends the scope closes the session: the pipeline it
+configured is shut down and its keys are deleted; a pipeline the test body configured (or that
+configured itself from the environment when the test tracked an event) is shut down too.
+Pipelines that fixtures set up are theirs to shut down. Outside a pytest test the matchers use
+the current pipeline. The pipeline is reached through :mod:`otel_internal_events`'s public
+functions only.
 """
 
 from __future__ import annotations
@@ -24,19 +26,19 @@ from typing import Any
 
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
 
-from .. import _pipeline
+import otel_internal_events as oie
+
 from ..config import ENV_PREFIX, Settings, settings_from_env
 from ..definitions import DefinitionRegistry, load_definitions
 from ..exporters import decode_records
 from ..metrics import MetricValue
 from ..wire import TrackedEvent
-from ._scope import FLUSH_TIMEOUT_MILLIS, Scope, _scopes
+from ._scope import FLUSH_TIMEOUT_MILLIS, Scope, current_scope
 
-__all__ = ["FLUSH_TIMEOUT_MILLIS", "Session", "active_session"]
+__all__ = ["Session", "active_session"]
 
 _log = logging.getLogger("otel_internal_events.testing")
 
-#: Longest wait for the events tracked so far to reach Redis before metric values are read.
 #: Key prefixes: ``internal-events-test:<process token>:<n>:``, after any configured prefix.
 _PREFIX_ROOT = "internal-events-test"
 _PROCESS_TOKEN = uuid.uuid4().hex[:8]
@@ -66,11 +68,11 @@ class _CaptureProcessor(LogRecordProcessor):
 
 
 #: Runtimes that already carry a capture processor (a LoggerProvider cannot remove one).
-_captured: weakref.WeakSet[_pipeline.Runtime] = weakref.WeakSet()
+_captured: weakref.WeakSet[oie.Runtime] = weakref.WeakSet()
 _captured_lock = threading.Lock()
 
 
-def _capture(runtime: _pipeline.Runtime) -> None:
+def _capture(runtime: oie.Runtime) -> None:
     with _captured_lock:
         if runtime in _captured:
             return
@@ -100,7 +102,7 @@ class Session:
         self._lock = threading.Lock()
         self._settings: Settings | None = None
         self._registry: DefinitionRegistry | None = None
-        self._owned: list[_pipeline.Runtime] = []
+        self._owned: list[oie.Runtime] = []
         self.open_runs = 0
 
     # -- the pipeline ---------------------------------------------------------------------
@@ -121,7 +123,7 @@ class Session:
 
     def registry(self) -> DefinitionRegistry:
         """The definitions matchers are checked against; loading them starts no pipeline."""
-        runtime = _pipeline.configured()
+        runtime = oie.configured()
         if runtime is not None:
             return runtime.registry
         if not self.owning:
@@ -130,17 +132,17 @@ class Session:
             self._registry = load_definitions(*self.settings().definitions)
         return self._registry
 
-    def runtime(self) -> _pipeline.Runtime:
+    def runtime(self) -> oie.Runtime:
         """The current pipeline, capturing; configured by this session if there is none."""
         __tracebackhide__ = True
-        runtime = _pipeline.configured()
+        runtime = oie.configured()
         if runtime is None:
             if self.owning:
                 self._check_nothing_was_lost()
-                runtime = _pipeline.configure(self.settings(), registry=self.registry())
+                runtime = oie.configure(self.settings(), registry=self.registry())
                 self._owned.append(runtime)
             else:
-                runtime = _pipeline.current()
+                runtime = oie.get_runtime()
                 if runtime is None:
                     raise RuntimeError("internal events are not configured (see the log for why)")
         _capture(runtime)
@@ -148,7 +150,7 @@ class Session:
 
     def _check_nothing_was_lost(self) -> None:
         __tracebackhide__ = True
-        reason = _pipeline.disabled_reason()
+        reason = oie.disabled_reason()
         if reason is not None and self._scope is not None and self._scope.disabled_reason is None:
             raise RuntimeError(
                 "this test tracked internal events before its first matcher, and the pipeline that "
@@ -170,11 +172,15 @@ class Session:
                 "the current internal events pipeline writes no Redis counters "
                 f"(exporters={','.join(runtime.settings.exporters)}): metric values cannot change"
             )
-        if not runtime.flush(FLUSH_TIMEOUT_MILLIS):
-            raise RuntimeError(f"tracked events did not reach Redis within {FLUSH_TIMEOUT_MILLIS} ms")
+        _flush(runtime)
         at = runtime.today() + dt.timedelta(weeks=1)
         metrics = [runtime.registry.metric(key_path) for key_path in key_paths]
         return runtime.reader().values(metrics, at)
+
+    def flush(self) -> None:
+        """Deliver every event tracked so far; raises if that takes over ``FLUSH_TIMEOUT_MILLIS``."""
+        __tracebackhide__ = True
+        _flush(self.runtime())
 
     # -- captured events --------------------------------------------------------------------
 
@@ -212,16 +218,22 @@ class Session:
             )
         with self._lock:
             self._sinks.clear()
-        current = _pipeline.configured()
+        current = oie.configured()
         if current is not None and any(current is runtime for runtime in self._owned):
-            _pipeline.shutdown(FLUSH_TIMEOUT_MILLIS)
+            oie.reset(FLUSH_TIMEOUT_MILLIS)
         for runtime in self._owned:
             _delete_keys(runtime)
         self._owned.clear()
         return problems
 
 
-def _delete_keys(runtime: _pipeline.Runtime) -> None:
+def _flush(runtime: oie.Runtime) -> None:
+    __tracebackhide__ = True
+    if not runtime.flush(FLUSH_TIMEOUT_MILLIS):
+        raise RuntimeError(f"tracked events did not reach Redis within {FLUSH_TIMEOUT_MILLIS} ms")
+
+
+def _delete_keys(runtime: oie.Runtime) -> None:
     try:
         runtime.delete_keys()
     except Exception as exc:  # the server is gone: nothing left to clean
@@ -236,9 +248,9 @@ _standalone: Session | None = None
 def active_session() -> Session:
     """The session of the running test, created now if needed; outside tests, the process's."""
     global _standalone
-    if _scopes:
-        scope = _scopes[-1]
-        if scope.session is None:
+    scope = current_scope()
+    if scope is not None:
+        if not isinstance(scope.session, Session):
             scope.session = Session(owning=True, definitions=scope.definitions, scope=scope)
         return scope.session
     if _standalone is None:
@@ -247,6 +259,7 @@ def active_session() -> Session:
 
 
 def _listening() -> Session | None:
-    if _scopes:
-        return _scopes[-1].session
-    return _standalone
+    scope = current_scope()
+    if scope is None:
+        return _standalone
+    return scope.session if isinstance(scope.session, Session) else None
