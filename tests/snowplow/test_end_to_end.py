@@ -1,8 +1,12 @@
-"""track_internal_event -> OTel -> exporter -> snowplow-tracker -> HTTP -> the micro collector."""
+"""track_internal_event -> OTel -> exporter -> snowplow-tracker -> HTTP -> the micro collector.
+
+Most tests send through the module's runtime (``shared_micro``), which starts one Snowplow
+export process for them all; those that need settings of their own configure a runtime
+(``configure_snowplow``).
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -13,9 +17,7 @@ import otel_internal_events as oie
 from otel_internal_events.iglu import GITLAB_SERVICE_PING_SCHEMA, GITLAB_STANDARD_SCHEMA, load_schema
 from otel_internal_events.service import IgluRegistry
 
-from ._helpers import Micro, decoded_contexts
-
-NOW = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)  # the clock of tests/conftest.py
+from ._helpers import NOW, Micro, decoded_contexts
 
 
 class Project:
@@ -43,11 +45,7 @@ def tracked_good(micro: Micro, count: int = 1) -> list[dict[str, Any]]:
     return good
 
 
-def test_structured_event_carries_category_action_label_property_value(
-    configure_snowplow: Callable[..., Any], snowplow_micro: Micro
-) -> None:
-    configure_snowplow()
-
+def test_structured_event_carries_category_action_label_property_value(shared_micro: Micro) -> None:
     oie.track_internal_event(
         "submit_merge_request_review",
         user=7,
@@ -55,7 +53,7 @@ def test_structured_event_carries_category_action_label_property_value(
         additional_properties={"label": "approved", "value": 4},
     )
 
-    (good,) = tracked_good(snowplow_micro)
+    (good,) = tracked_good(shared_micro)
     event = good["event"]
     assert good["eventType"] == "struct"
     assert event["se_category"] == "InternalEventTracking"
@@ -70,36 +68,26 @@ def test_structured_event_carries_category_action_label_property_value(
     assert good["rawEvent"]["parameters"]["ttm"] == str(int(NOW.timestamp() * 1000))
 
 
-def test_property_goes_to_se_pr(configure_snowplow: Callable[..., Any], snowplow_micro: Micro) -> None:
-    configure_snowplow()
-
+def test_property_goes_to_se_pr(shared_micro: Micro) -> None:
     oie.track_internal_event(
         "create_merge_request", user=7, project=Project(3, 30), additional_properties={"property": "draft"}
     )
 
-    (good,) = tracked_good(snowplow_micro)
+    (good,) = tracked_good(shared_micro)
     assert good["event"]["se_property"] == "draft"
 
 
-def test_category_is_the_tracking_class_name_or_the_given_one(
-    configure_snowplow: Callable[..., Any], snowplow_micro: Micro
-) -> None:
-    configure_snowplow()
-
+def test_category_is_the_tracking_class_name_or_the_given_one(shared_micro: Micro) -> None:
     MergeRequestService().open()
     oie.InternalEvents.track_event(
         "create_merge_request", category="Api::MergeRequests", user=7, project=3, namespace=30
     )
 
-    categories = {e["event"]["se_category"] for e in tracked_good(snowplow_micro, 2)}
+    categories = {e["event"]["se_category"] for e in tracked_good(shared_micro, 2)}
     assert categories == {"MergeRequestService", "Api::MergeRequests"}
 
 
-def test_both_contexts_are_sent_and_valid_against_the_shipped_schemas(
-    configure_snowplow: Callable[..., Any], snowplow_micro: Micro
-) -> None:
-    configure_snowplow()
-
+def test_both_contexts_are_sent_and_valid_against_the_shipped_schemas(shared_micro: Micro) -> None:
     oie.track_internal_event(
         "create_merge_request",
         user=7,
@@ -108,7 +96,7 @@ def test_both_contexts_are_sent_and_valid_against_the_shipped_schemas(
         additional_properties={"label": "web"},
     )
 
-    (good,) = tracked_good(snowplow_micro)
+    (good,) = tracked_good(shared_micro)
     assert good["contexts"] == [GITLAB_STANDARD_SCHEMA, GITLAB_SERVICE_PING_SCHEMA]
     contexts = contexts_by_schema(good)
     standard = contexts[GITLAB_STANDARD_SCHEMA]
@@ -125,9 +113,7 @@ def test_both_contexts_are_sent_and_valid_against_the_shipped_schemas(
     assert set(standard) <= set(load_schema(GITLAB_STANDARD_SCHEMA)["properties"])
 
 
-def test_custom_properties_go_to_extra(configure_snowplow: Callable[..., Any], snowplow_micro: Micro) -> None:
-    configure_snowplow()
-
+def test_custom_properties_go_to_extra(shared_micro: Micro) -> None:
     oie.track_internal_event(
         "run_ci_job",
         user=7,
@@ -135,24 +121,25 @@ def test_custom_properties_go_to_extra(configure_snowplow: Callable[..., Any], s
         additional_properties={"label": "success", "runner_type": "group", "duration_s": 12.5},
     )
 
-    (good,) = tracked_good(snowplow_micro)
+    (good,) = tracked_good(shared_micro)
     standard = contexts_by_schema(good)[GITLAB_STANDARD_SCHEMA]
     assert standard["extra"] == {"runner_type": "group", "duration_s": 12.5}
     assert good["event"]["se_label"] == "success"
 
 
 def test_send_snowplow_event_false_sends_nothing_but_still_counts_in_redis(
-    configure_snowplow: Callable[..., Any], snowplow_micro: Micro
+    shared_runtime: oie.Runtime, shared_micro: Micro
 ) -> None:
-    runtime = configure_snowplow()
+    runtime = shared_runtime
+    exported = runtime.processors["redis"].stats["exported"]  # by the module's earlier tests
 
     oie.track_internal_event("create_merge_request", user=7, project=Project(3, 30), send_snowplow_event=False)
     oie.track_internal_event("create_merge_request", user=8, project=Project(3, 30))
 
     assert oie.flush(10_000)
-    assert [e["event"]["se_action"] for e in snowplow_micro.good()] == ["create_merge_request"]
-    assert snowplow_micro.all() == {"total": 1, "good": 1, "bad": 0}
-    assert runtime.processors["redis"].stats["exported"] == 2
+    assert [e["event"]["se_action"] for e in shared_micro.good()] == ["create_merge_request"]
+    assert shared_micro.all() == {"total": 1, "good": 1, "bad": 0}
+    assert runtime.processors["redis"].stats["exported"] == exported + 2
     assert (
         runtime.redis.pfcount(
             *runtime.redis.keys(f"{runtime.settings.key_prefix}{{hll_counters}}_create_merge_request-user-*")
@@ -161,10 +148,7 @@ def test_send_snowplow_event_false_sends_nothing_but_still_counts_in_redis(
     )
 
 
-def test_correlation_id_is_the_trace_id_of_the_tracking_call(
-    configure_snowplow: Callable[..., Any], snowplow_micro: Micro
-) -> None:
-    configure_snowplow()
+def test_correlation_id_is_the_trace_id_of_the_tracking_call(shared_micro: Micro) -> None:
     tracer = TracerProvider().get_tracer("test")
 
     with tracer.start_as_current_span("request") as span:
@@ -172,7 +156,7 @@ def test_correlation_id_is_the_trace_id_of_the_tracking_call(
         trace_id = span.get_span_context().trace_id
     oie.track_internal_event("create_merge_request", user=7, project=Project(3, 30))
 
-    first, second = tracked_good(snowplow_micro, 2)
+    first, second = tracked_good(shared_micro, 2)
     assert contexts_by_schema(first)[GITLAB_STANDARD_SCHEMA]["correlation_id"] == trace.format_trace_id(trace_id)
     assert contexts_by_schema(second)[GITLAB_STANDARD_SCHEMA]["correlation_id"] is None
 
@@ -188,9 +172,7 @@ def test_contexts_can_be_sent_as_plain_json(configure_snowplow: Callable[..., An
     assert decoded_contexts(parameters)["data"][0]["schema"] == GITLAB_STANDARD_SCHEMA
 
 
-def test_standard_context_schema_is_configurable(
-    configure_snowplow: Callable[..., Any], snowplow_micro: Micro, tmp_path: Any
-) -> None:
+def test_standard_context_schema_is_configurable(configure_snowplow: Callable[..., Any], snowplow_micro: Micro) -> None:
     custom = "iglu:com.example/standard/jsonschema/1-0-0"
     configure_snowplow(snowplow_standard_schema=custom, snowplow_app_id="shop", snowplow_environment="staging")
 
@@ -206,15 +188,13 @@ def test_standard_context_schema_is_configurable(
     assert standard["data"]["environment"] == "staging"
 
 
-def test_many_events_arrive_batched(configure_snowplow: Callable[..., Any], snowplow_micro: Micro) -> None:
-    configure_snowplow(snowplow_batch_size=10)
-
+def test_many_events_arrive_batched(shared_micro: Micro) -> None:
     with oie.with_batched_redis_writes():
         for user in range(35):
             oie.track_internal_event("create_merge_request", user=user, project=Project(3, 30))
 
     assert oie.flush(10_000)
-    assert snowplow_micro.all() == {"total": 35, "good": 35, "bad": 0}
-    posts = [r for r in snowplow_micro.requests if r[0] == "POST"]
-    assert len(posts) == 4  # 10 + 10 + 10 + 5, one export
-    assert len({e["event"]["event_id"] for e in snowplow_micro.good()}) == 35
+    assert shared_micro.all() == {"total": 35, "good": 35, "bad": 0}
+    posts = [r for r in shared_micro.requests if r[0] == "POST"]
+    assert len(posts) == 4  # 10 + 10 + 10 + 5 (SHARED_BATCH_SIZE a request), one export
+    assert len({e["event"]["event_id"] for e in shared_micro.good()}) == 35

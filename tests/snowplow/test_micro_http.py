@@ -16,7 +16,7 @@ import pytest
 from otel_internal_events.iglu import GITLAB_SERVICE_PING_SCHEMA
 from otel_internal_events.service import MicroCollector, SnowplowMicroServer
 
-from ._helpers import Micro, wait_until
+from ._helpers import Micro
 
 PAYLOAD_DATA = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4"
 EVENT = {"e": "se", "se_ca": "c", "se_ac": "a", "tv": "py-1.1.0"}
@@ -135,8 +135,8 @@ def test_stop_closes_open_keep_alive_connections() -> None:
         client.request("GET", "/micro/all")
         client.getresponse().read()
     client.close()
-    with pytest.raises(OSError):
-        socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
+    with pytest.raises(ConnectionRefusedError):  # refused at once: nothing listens, no wait involved
+        socket.create_connection(("127.0.0.1", server.port), timeout=5).close()
 
 
 def test_the_command_serves_until_stopped() -> None:
@@ -162,4 +162,4 @@ def test_the_command_serves_until_stopped() -> None:
         process.terminate()
         output, _ = process.communicate(timeout=10)
     assert "stopped: 1 events, 1 good, 0 bad" in output
-    assert wait_until(lambda: process.returncode is not None, 1)
+    assert process.returncode == 0  # SIGTERM stops it cleanly
