@@ -22,6 +22,7 @@ EVENTS = {
     "open_web_ide": """
         description: The web IDE is opened
         action: open_web_ide
+        internal_events: true
         identifiers: [user, project, namespace]
         additional_properties:
           label: {description: Where it was opened from}
@@ -31,6 +32,7 @@ EVENTS = {
     "click_save": """
         description: The save button is clicked
         action: click_save
+        internal_events: true
         identifiers: [user]
         additional_properties:
           label: {description: Which toolbar}
@@ -41,6 +43,7 @@ EVENTS = {
     "view_page": """
         description: A page is viewed
         action: view_page
+        internal_events: true
     """,
 }
 METRICS = {

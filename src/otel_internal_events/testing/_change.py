@@ -17,10 +17,11 @@ Number = int | float
 def increment_usage_metrics(*key_paths: str | Iterable[str]) -> Change:
     """Expect the code to increase each metric, by 1 by default, as read from Redis.
 
-    Values are read before and after the code, after a flush, as of one week ahead, so that
-    events of the current ISO week count in 7d and 28d metrics (GitLab stubs the time frames
-    the same way). Chain :meth:`Change.by`, :meth:`Change.at_least`, :meth:`Change.at_most`,
-    :meth:`Change.from_` and :meth:`Change.to`. An unknown key path raises
+    Values are read before and after the code, after a flush, with the time frames GitLab's
+    specs use: 7d reads the previous and the current ISO week, 28d the last five weeks (the
+    current one included), so that the events a test tracks count. Chain :meth:`Change.by`,
+    :meth:`Change.by_at_least`, :meth:`Change.by_at_most` (also spelled ``at_least`` and
+    ``at_most``), :meth:`Change.from_` and :meth:`Change.to`. An unknown key path raises
     :class:`~otel_internal_events.UnknownMetricError` at once, with a did-you-mean hint::
 
         with increment_usage_metrics("counts.count_total_open_web_ide").by(2):
@@ -150,13 +151,16 @@ class Change(Expectation):
         """Change by exactly ``delta`` (``by(0)``: unchanged)."""
         return self._chain("_by", _number(delta))
 
-    def at_least(self, delta: Number) -> Change:
-        """Increase by at least ``delta``."""
+    def by_at_least(self, delta: Number) -> Change:
+        """Increase by at least ``delta`` (also spelled :meth:`at_least`)."""
         return self._chain("_at_least", _number(delta))
 
-    def at_most(self, delta: Number) -> Change:
-        """Increase by at most ``delta``."""
+    def by_at_most(self, delta: Number) -> Change:
+        """Increase by at most ``delta`` (also spelled :meth:`at_most`)."""
         return self._chain("_at_most", _number(delta))
+
+    at_least = by_at_least
+    at_most = by_at_most
 
     def from_(self, value: object) -> Change:
         """Start at ``value``."""

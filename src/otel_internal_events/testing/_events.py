@@ -9,8 +9,9 @@ from typing import Any, Literal, Self
 
 from ..wire import TrackedEvent
 from . import _html
-from ._attributes import differences, expected_fields, show_event, show_fields
+from ._attributes import default_fields, differences, expected_fields, show_event, show_fields
 from ._expectation import UNSET, Expectation, Run, SessionRun, Unset
+from ._scope import current_scope
 from ._session import Session, active_session
 
 __all__ = [
@@ -29,8 +30,10 @@ def trigger_internal_events(*events: str | Iterable[str]) -> TriggerInternalEven
 
     ``events`` are event names (lists are flattened); an unknown name raises
     :class:`~otel_internal_events.UnknownEventError` at once, with a did-you-mean hint.
-    Narrow with :meth:`TriggerInternalEvents.with_`, count with ``once``/``twice``/``times``/
-    ``at_least``/``at_most``/``never``, then apply around a block (``with``), to a call
+    Every call of an event counts; as in GitLab, each must also reach Snowplow with the
+    attributes of :meth:`TriggerInternalEvents.with_` (without it: the default category).
+    Count with ``once``/``twice``/``thrice``/``times``/``exactly``/``at_least``/``at_most``/
+    ``never``, then apply around a block (``with``), to a call
     (``.of(fn)``) or to rendered HTML (``.in_html(html)``)::
 
         with trigger_internal_events("open_web_ide").with_(user=user, project=project):
@@ -92,14 +95,15 @@ class TriggerInternalEvents(Expectation):
         additional_properties: Mapping[str, Any] | Unset = UNSET,
         feature_enabled_by_namespace_ids: Iterable[int] | Unset = UNSET,
     ) -> TriggerInternalEvents:
-        """Count only events tracked with exactly these attributes.
+        """Expect the calls to carry these attributes, as GitLab's ``with``.
 
-        ``with_`` describes the whole event, as GitLab's ``with``: ``user``, ``project`` and
-        ``namespace`` (objects with an ``id``, or ids) not given are expected absent, except
-        that ``namespace`` defaults to the project's (its ``namespace`` or ``namespace_id``);
-        ``additional_properties`` defaults to none and is compared as a whole.
-        ``category`` (a string, or a class for its name) is compared only when given;
-        ``category=None`` expects none. Several ``with_`` calls add up.
+        ``user``, ``project`` and ``namespace`` (objects with an ``id``, or ids) not given are
+        expected absent, except that ``namespace`` defaults to the project's.
+        ``additional_properties``: ``label``, ``property`` and ``value`` are checked only when
+        given; the others must be exactly the ones given (none by default).
+        ``category`` (a string, or a class for its name) defaults to the class named by the
+        test's ``described_class`` marker, else to Snowplow's default (``InternalEventTracking``,
+        which ``category=None`` also means). Several ``with_`` calls add up.
         """
         given = {
             "user": user,
@@ -114,11 +118,21 @@ class TriggerInternalEvents(Expectation):
         expected_fields(clone._attributes)  # a wrong kind of value raises now, not after the code ran
         return clone
 
-    def times(self, count: int) -> TriggerInternalEvents:
-        """Exactly ``count`` times per event name."""
+    def times(self, count: int | None = None) -> TriggerInternalEvents:
+        """Exactly ``count`` times per event name.
+
+        Without a count it only reads well after another chain, as in RSpec:
+        ``.exactly(3).times()``, ``.at_least(2).times()``.
+        """
+        if count is None:
+            return self._copy()
         return self._count(exactly=_count(count))
 
-    exactly = times
+    time = times
+
+    def exactly(self, count: int | str) -> TriggerInternalEvents:
+        """Exactly ``count`` times per event name (an int, or ``"once"``/``"twice"``/``"thrice"``)."""
+        return self._count(exactly=_count(count))
 
     def once(self) -> TriggerInternalEvents:
         """Once per event name (the default)."""
@@ -128,15 +142,19 @@ class TriggerInternalEvents(Expectation):
         """Twice per event name."""
         return self.times(2)
 
+    def thrice(self) -> TriggerInternalEvents:
+        """Three times per event name."""
+        return self.times(3)
+
     def never(self) -> TriggerInternalEvents:
-        """Not at all (useful with :meth:`with_`: never with these attributes)."""
+        """Not at all: no call of the event, whatever its attributes (as RSpec's ``never``)."""
         return self.times(0)
 
-    def at_least(self, count: int) -> TriggerInternalEvents:
+    def at_least(self, count: int | str) -> TriggerInternalEvents:
         """At least ``count`` times per event name (add :meth:`at_most` for a range)."""
         return self._count(low=_count(count), high=self._high)
 
-    def at_most(self, count: int) -> TriggerInternalEvents:
+    def at_most(self, count: int | str) -> TriggerInternalEvents:
         """At most ``count`` times per event name (add :meth:`at_least` for a range)."""
         return self._count(low=self._low, high=_count(count))
 
@@ -204,10 +222,14 @@ class TriggerInternalEvents(Expectation):
         __tracebackhide__ = True
         if self._on is not None:
             raise ValueError("on_click()/on_load() apply to in_html() only, not to a block of code")
-        return _TriggerRun(active_session(), self)
+        scope = current_scope()
+        return _TriggerRun(active_session(), self, self._expected(scope.described_class if scope else None))
 
-    def _expected(self) -> dict[str, object] | None:
-        return None if self._attributes is None else expected_fields(self._attributes)
+    def _expected(self, described_class: object) -> dict[str, object]:
+        """What each call must carry: GitLab checks the Snowplow call, with or without ``with``."""
+        if self._attributes is None:
+            return default_fields()
+        return expected_fields(self._attributes, described_class)
 
     def __repr__(self) -> str:
         text = f"trigger_internal_events({', '.join(map(repr, self._names))})"
@@ -244,27 +266,27 @@ class _Listening(SessionRun):
 
 
 class _TriggerRun(_Listening):
-    def __init__(self, session: Session, expectation: TriggerInternalEvents) -> None:
+    def __init__(self, session: Session, expectation: TriggerInternalEvents, expected: dict[str, object]) -> None:
         __tracebackhide__ = True
         super().__init__(session)
         self._expectation = expectation
+        self._expected = expected
 
     def failures(self, events: list[TrackedEvent]) -> list[str]:
+        # As GitLab: every call of the event counts (``track_event(name, any_args)``), and as
+        # many of them must carry the expected attributes (the Snowplow call, checked ``with``).
         e = self._expectation
-        expected = e._expected()
         low, high = e._range
         failures = []
         for name in e._names:
             named = [event for event in events if event.name == name]
-            matching, others = named, []
-            if expected is not None:
-                compared = [(event, differences(expected, event)) for event in named]
-                matching = [event for event, found in compared if not found]
-                others = [event for event, found in compared if found]
-            count = len(matching)
-            if low <= count and (high is None or count <= high):
+            compared = [(event, differences(self._expected, event)) for event in named]
+            matching = sum(1 for _, found in compared if not found)
+            if all(low <= count and (high is None or count <= high) for count in (len(named), matching)):
                 continue
-            failures.append(_trigger_failure(name, low, high, expected, count, others, events))
+            others = [(number, found) for number, (_, found) in enumerate(compared, 1) if found]
+            shown = self._expected if e._attributes is not None else None
+            failures.append(_trigger_failure(name, low, high, shown, len(named), matching, others, events))
         return failures
 
 
@@ -274,22 +296,24 @@ def _trigger_failure(
     high: int | None,
     expected: dict[str, object] | None,
     count: int,
-    others: list[TrackedEvent],
+    matching: int,
+    others: list[tuple[int, list[str]]],
     events: list[TrackedEvent],
 ) -> str:
     how = "not to be tracked" if high == 0 else f"to be tracked {_count_text(low, high)}"
     wanted = f"expected internal event {name!r} {how}"
     if expected is not None:
         wanted += f" with {show_fields(expected)}"
-    if count == 0 and not others:
+    if count == 0:
         return f"{wanted}, but it was not tracked\n  tracked in the block: {_summary(events)}"
-    if expected is None:
+    if not others:
         return f"{wanted}, but it was tracked {_times(count)}"
-    lines = [f"{wanted}, but it was tracked {_times(count)} with these attributes"]
-    if others:
-        lines.append(f"  {name!r} tracked with other attributes {_times(len(others))}:")
-    for number, event in enumerate(others[:_SHOWN], 1):
-        lines.append(f"    #{number}: " + "; ".join(differences(expected, event)))
+    lines = [
+        f"{wanted}, but it was tracked {_times(count)}, {_times(matching)} with the expected attributes",
+        f"  {name!r} tracked with other attributes {_times(len(others))}:",
+    ]
+    for number, found in others[:_SHOWN]:
+        lines.append(f"    #{number}: " + "; ".join(found))
     if len(others) > _SHOWN:
         lines.append(f"    ... and {len(others) - _SHOWN} more")
     return "\n".join(lines)
@@ -346,9 +370,15 @@ class _NotTriggerRun(_Listening):
 # -- wording ----------------------------------------------------------------------------------
 
 
-def _count(value: int) -> int:
+_NAMED_COUNTS = {"once": 1, "twice": 2, "thrice": 3}
+
+
+def _count(value: int | str) -> int:
+    """A count: an int >= 0, or RSpec's ``:once``/``:twice``/``:thrice`` as a string."""
+    if isinstance(value, str) and value in _NAMED_COUNTS:
+        return _NAMED_COUNTS[value]
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"a count is an int >= 0, got {value!r}")
+        raise ValueError(f"a count is an int >= 0 or one of 'once', 'twice', 'thrice', got {value!r}")
     return value
 
 

@@ -21,12 +21,15 @@ if TYPE_CHECKING:
 __all__ = [
     "internal_events",
     "pytest_addoption",
+    "pytest_configure",
     "pytest_runtest_call",
     "pytest_runtest_setup",
     "pytest_runtest_teardown",
 ]
 
 DEFINITIONS_INI = "internal_events_definitions"
+#: The marker that names the class a test describes, as RSpec's ``describe SomeClass``.
+DESCRIBED_CLASS_MARKER = "described_class"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,10 +42,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{DESCRIBED_CLASS_MARKER}(name, cls=None): otel-internal-events: the class the test describes; "
+        "trigger_internal_events(...).with_() expects its name as the category (as GitLab's described_class)",
+    )
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     config = item.config
-    _scope.begin_test(item, lambda: [str(path) for path in config.getini(DEFINITIONS_INI)])
+    marker = item.get_closest_marker(DESCRIBED_CLASS_MARKER)
+    described_class = None if marker is None else _described_class(marker)
+    _scope.begin_test(item, lambda: [str(path) for path in config.getini(DEFINITIONS_INI)], described_class)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -59,6 +72,20 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
     return result
+
+
+def _described_class(marker: pytest.Mark) -> object:
+    # A class goes by keyword: given alone as the positional argument, pytest would take the
+    # marker as a decorator of that class.
+    if len(marker.args) + len(marker.kwargs) == 1:
+        if marker.args and isinstance(marker.args[0], str):
+            return marker.args[0]
+        if "cls" in marker.kwargs and isinstance(marker.kwargs["cls"], type):
+            return marker.kwargs["cls"]
+    raise TypeError(
+        f"@pytest.mark.{DESCRIBED_CLASS_MARKER} takes a class name or cls=<class>, "
+        f"got args={marker.args!r}, kwargs={marker.kwargs!r}"
+    )
 
 
 @pytest.fixture

@@ -30,15 +30,20 @@ class Closing(Protocol):
 class Scope:
     """One running test, and the session attached to it once a matcher needs one.
 
+    ``described_class`` is what the test's ``described_class`` marker names (or None).
     ``runtime`` and ``disabled_reason`` are the pipeline's state once the test's fixtures are
     set up: what differs at the end was done by the test body, and is reset.
     """
 
-    __slots__ = ("definitions", "disabled_reason", "owner", "runtime", "session")
+    __slots__ = ("definitions", "described_class", "disabled_reason", "owner", "runtime", "session")
 
-    def __init__(self, owner: object, definitions: Callable[[], Sequence[str]] | None) -> None:
+    def __init__(
+        self, owner: object, definitions: Callable[[], Sequence[str]] | None, described_class: object = None
+    ) -> None:
         self.owner = owner
         self.definitions = definitions
+        #: The class the test describes (GitLab's ``described_class``), from its marker; or None.
+        self.described_class = described_class
         self.session: Closing | None = None
         self.runtime: oie.Runtime | None = None
         self.disabled_reason: str | None = None
@@ -69,9 +74,11 @@ def current_scope() -> Scope | None:
     return _scopes[-1] if _scopes else None
 
 
-def begin_test(owner: object, definitions: Callable[[], Sequence[str]] | None = None) -> None:
+def begin_test(
+    owner: object, definitions: Callable[[], Sequence[str]] | None = None, described_class: object = None
+) -> None:
     """Open the scope of test ``owner`` (``definitions``: folders from the test configuration)."""
-    _scopes.append(Scope(owner, definitions))
+    _scopes.append(Scope(owner, definitions, described_class))
 
 
 def begin_call(owner: object) -> None:

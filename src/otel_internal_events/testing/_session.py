@@ -29,9 +29,9 @@ from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
 import otel_internal_events as oie
 
 from ..config import ENV_PREFIX, Settings, settings_from_env
-from ..definitions import DefinitionRegistry, load_definitions
+from ..definitions import DefinitionRegistry, MetricDefinition, load_definitions
 from ..exporters import decode_records
-from ..metrics import MetricValue
+from ..metrics import MetricValue, RedisMetricValues
 from ..wire import TrackedEvent
 from ._scope import FLUSH_TIMEOUT_MILLIS, Scope, current_scope
 
@@ -160,11 +160,7 @@ class Session:
             )
 
     def metric_values(self, key_paths: Iterable[str]) -> dict[str, MetricValue]:
-        """Values after a flush, read one week ahead so that the current ISO week counts.
-
-        GitLab's matchers stub the time frames the same way: 7d and 28d metrics leave the
-        current week out, and a test tracks its events in the current week.
-        """
+        """Values after a flush, with the time frames of GitLab's specs (see :class:`_SpecTimeFrames`)."""
         __tracebackhide__ = True
         runtime = self.runtime()
         if "redis" not in runtime.settings.exporters:
@@ -173,9 +169,9 @@ class Session:
                 f"(exporters={','.join(runtime.settings.exporters)}): metric values cannot change"
             )
         _flush(runtime)
-        at = runtime.today() + dt.timedelta(weeks=1)
         metrics = [runtime.registry.metric(key_path) for key_path in key_paths]
-        return runtime.reader().values(metrics, at)
+        reader = _SpecTimeFrames(runtime.redis, runtime.registry, runtime.settings.key_prefix)
+        return reader.values(metrics, runtime.today())
 
     def flush(self) -> None:
         """Deliver every event tracked so far; raises if that takes over ``FLUSH_TIMEOUT_MILLIS``."""
@@ -225,6 +221,21 @@ class Session:
             _delete_keys(runtime)
         self._owned.clear()
         return problems
+
+
+class _SpecTimeFrames(RedisMetricValues):
+    """Metric values with the time frames GitLab stubs in its specs (``stub_metric_timeframes``).
+
+    There the start of a time frame stays 7 days (28 days) ago and its end moves a week ahead,
+    so that 7d reads the previous and the current ISO week and 28d the last five: the events a
+    test tracks count, and so do those of the week before (a test that travels back in time).
+    Here: the weeks read as of today (the complete weeks) and those read a week ahead (the
+    current week), together.
+    """
+
+    def keys_for(self, metric: MetricDefinition, at: dt.date) -> list[str]:
+        keys = super().keys_for(metric, at) + super().keys_for(metric, at + dt.timedelta(weeks=1))
+        return list(dict.fromkeys(keys))
 
 
 def _flush(runtime: oie.Runtime) -> None:
