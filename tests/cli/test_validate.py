@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 EVENT = """\
 description: A page was opened
+internal_events: true
 action: open_page
 identifiers: [user]
 """

@@ -1,4 +1,4 @@
-"""Real GitLab definition files (kept outside the project) load and validate unchanged."""
+"""Real GitLab definition files (the sample in ``gitlab/``, see its SOURCE.md) load and validate unchanged."""
 
 from __future__ import annotations
 
@@ -9,14 +9,12 @@ import yaml
 
 from otel_internal_events.definitions import DefinitionRegistry, load_definitions
 
-GITLAB = Path(__file__).resolve().parents[2].parent / "shared" / "compat" / "gitlab-definitions"
+GITLAB = Path(__file__).resolve().parent / "gitlab"
 SUFFIX = {"7d": "_weekly", "28d": "_monthly", "all": ""}
 
 
 @pytest.fixture(scope="module")
 def gitlab() -> Path:
-    if not GITLAB.is_dir():
-        pytest.skip(f"GitLab compatibility files not found: {GITLAB} (shared/compat/gitlab-definitions)")
     return GITLAB
 
 
@@ -39,11 +37,14 @@ def expected_key_paths(gitlab: Path) -> list[str]:
 
 
 def test_every_gitlab_event_file_loads(gitlab: Path, registry: DefinitionRegistry) -> None:
-    files = sorted((gitlab / "events").glob("*.yml"))
+    documents = {path: yaml.safe_load(path.read_text("utf-8")) for path in (gitlab / "events").glob("*.yml")}
+    internal = {path.stem for path, document in documents.items() if document.get("internal_events")}
+    legacy = {(d.get("category"), d["action"]) for d in documents.values() if not d.get("internal_events")}
 
-    assert files
-    assert len(registry.events) == len(files)
-    assert set(registry.events) == {path.stem for path in files}
+    assert internal
+    assert legacy
+    assert set(registry.events) == internal
+    assert set(registry.legacy_events) == legacy
 
 
 def test_every_gitlab_metric_file_loads_expanded(gitlab: Path, registry: DefinitionRegistry) -> None:

@@ -333,7 +333,7 @@ def test_problems_in_several_files_are_all_reported_sorted_by_file(root: Path) -
             "time_frame",
             "internal_events metrics need 7d, 28d or all, not none",
         ),
-        ("defs/metrics/counts_all/a.yml", "events[0].name", "unknown event 'opn_page'"),
+        ("defs/metrics/counts_all/a.yml", "events[0].name", "unknown event 'opn_page'; did you mean 'open_page'?"),
     ]
 
 

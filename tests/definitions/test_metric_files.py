@@ -175,7 +175,10 @@ def test_unknown_status_is_rejected(root: Path, event: str) -> None:
 
     error = only_problem(root)
 
-    assert (error.field, error.message) == ("status", "'deprecated' is not one of: active, removed, broken")
+    assert (error.field, error.message) == (
+        "status",
+        "'deprecated' is not one of: active, removed, broken, data_available",
+    )
 
 
 def test_broken_metric_needs_a_repair_issue_url(root: Path, event: str) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from ..errors import DefinitionError
+from ._hints import NameIndex
 from ._model import IDENTIFIERS, SUM_OPERATOR, EventDefinition, EventRule, MetricDefinition
 from ._schema import field_path
 from ._yaml import LineFinder
@@ -22,10 +22,24 @@ def check_tree(events: Sequence[EventDefinition], metrics: Sequence[MetricDefini
     """Every cross-file problem, once each (an expanded metric file is checked once)."""
     problems: dict[_Key, None] = {}
     by_name: dict[str, EventDefinition] = {}
+    legacy: dict[tuple[str | None, str], EventDefinition] = {}
     for event in events:
-        first = by_name.setdefault(event.action, event)
+        if event.internal:
+            first = by_name.setdefault(event.action, event)
+            if first is not event:
+                problems[(event.path, ("action",), f"duplicate event '{event.action}' (also in {first.path})")] = None
+            continue
+        # Legacy (Snowplow-only) events are keyed by category and action, as in GitLab.
+        first = legacy.setdefault(event.key, event)
         if first is not event:
-            problems[(event.path, ("action",), f"duplicate event '{event.action}' (also in {first.path})")] = None
+            problems[
+                (
+                    event.path,
+                    ("action",),
+                    f"duplicate legacy event '{event.action}' in category {event.category!r} (also in {first.path})",
+                )
+            ] = None
+    names = _Names(by_name, legacy)
     key_paths: dict[str, MetricDefinition] = {}
     for metric in metrics:
         first_metric = key_paths.setdefault(metric.key_path, metric)
@@ -39,7 +53,10 @@ def check_tree(events: Sequence[EventDefinition], metrics: Sequence[MetricDefini
             ] = None
         # Removed metrics may name events deleted since; they are kept for the record only.
         if metric.data_source == "internal_events" and metric.is_available:
-            for path, parts, message in _check_metric(metric, by_name):
+            for path, parts, message in _check_metric(metric, names):
+                problems[(path, tuple(parts), message)] = None
+        elif metric.is_computed:  # a redis_hll metric with events
+            for path, parts, message in _check_legacy_metric(metric, by_name):
                 problems[(path, tuple(parts), message)] = None
     for metric in metrics:  # a key path nested below another metric's: the report cannot hold both
         segments = metric.key_path.split(".")
@@ -54,14 +71,51 @@ def check_tree(events: Sequence[EventDefinition], metrics: Sequence[MetricDefini
                         "a report value cannot also hold other values",
                     )
                 ] = None
-    return [DefinitionError(path, field_path(parts), message, _line(path, parts)) for path, parts, message in problems]
+    finders: dict[str, LineFinder] = {}
+    return [
+        DefinitionError(path, field_path(parts), message, _line(finders, path, parts))
+        for path, parts, message in problems
+    ]
 
 
-def _line(path: str, parts: tuple[str | int, ...]) -> int | None:
-    return LineFinder(Path(path)).line_of(list(parts))
+def _line(finders: dict[str, LineFinder], path: str, parts: tuple[str | int, ...]) -> int | None:
+    finder = finders.get(path)
+    if finder is None:
+        finder = finders[path] = LineFinder(Path(path))
+    return finder.line_of(list(parts))
 
 
-def _check_metric(metric: MetricDefinition, events: dict[str, EventDefinition]) -> Iterator[Problem]:
+class _Names:
+    """The internal events by name, and what to say of a name that is not one."""
+
+    def __init__(self, events: Mapping[str, EventDefinition], legacy: Mapping[tuple[str | None, str], EventDefinition]):
+        self.events = events
+        self._legacy = {event.action: event for event in legacy.values()}
+        self._index: NameIndex | None = None
+
+    def unknown(self, name: str) -> str:
+        legacy = self._legacy.get(name)
+        if legacy is not None:
+            return (
+                f"'{name}' is not an internal event: {legacy.path} does not set internal_events: true, "
+                "so it is never counted"
+            )
+        if self._index is None:  # built on the first unknown name only
+            self._index = NameIndex(self.events)
+        return f"unknown event '{name}'{self._index.hint(name)}"
+
+
+def _check_legacy_metric(metric: MetricDefinition, events: Mapping[str, EventDefinition]) -> Iterator[Problem]:
+    """A redis_hll metric: its rules against the events defined here. Events not defined here
+    are not a problem: GitLab's legacy HLL events have no definition file."""
+    for index, rule in enumerate(metric.rules):
+        event = events.get(rule.event)
+        if event is not None:
+            yield from _check_rule(metric.path, index, rule, event)
+
+
+def _check_metric(metric: MetricDefinition, names: _Names) -> Iterator[Problem]:
+    events = names.events
     path = metric.path
     if metric.time_frame == "none":
         yield path, ["time_frame"], "internal_events metrics need 7d, 28d or all, not none"
@@ -76,8 +130,7 @@ def _check_metric(metric: MetricDefinition, events: dict[str, EventDefinition]) 
     for index, rule in enumerate(metric.rules):
         event = events.get(rule.event)
         if event is None:
-            hint = _closest(rule.event, events)
-            yield path, ["events", index, "name"], f"unknown event '{rule.event}'{hint}"
+            yield path, ["events", index, "name"], names.unknown(rule.event)
             continue
         yield from _check_rule(path, index, rule, event)
 
@@ -120,8 +173,3 @@ def _check_rule(path: str, index: int, rule: EventRule, event: EventDefinition) 
             yield path, ["events", index, "filter", key], f"expected a string for '{key}', got {value!r}"
         elif prop.type == "number" and (isinstance(value, str | bool)):
             yield path, ["events", index, "filter", key], f"expected a number for '{key}', got {value!r}"
-
-
-def _closest(name: str, events: dict[str, EventDefinition]) -> str:
-    match = difflib.get_close_matches(name, list(events), n=1)
-    return f"; did you mean '{match[0]}'?" if match else ""

@@ -91,7 +91,10 @@ def _load(roots: tuple[str | os.PathLike[str], ...]) -> DefinitionRegistry:
                 events.append(event)
         for path, shown in metric_files:
             metrics.extend(_guarded(_read_metrics, path, shown, errors, memo) or ())
-    errors.extend(check_tree(events, metrics))
+    # Files with schema problems are checked across files too (every problem in one pass), but
+    # a field the schema already faulted is not reported twice.
+    faulted = {(error.path, error.field) for error in errors}
+    errors.extend(error for error in check_tree(events, metrics) if (error.path, error.field) not in faulted)
     if errors:
         raise DefinitionsInvalidError(sorted(errors, key=lambda e: (e.path, e.line or 0, e.field)))
     return DefinitionRegistry(events, metrics)
@@ -145,12 +148,21 @@ def _schema_errors(kind: str, path: Path, shown: str, document: dict[str, Any]) 
 
 
 def _read_event(path: Path, shown: str, errors: list[DefinitionError], memo: dict[Any, str]) -> EventDefinition | None:
+    """The event of a file, with its problems appended to ``errors``.
+
+    A file with schema problems still gives the event its fields describe (when it has an
+    action), so that the cross-file checks report its other problems in the same pass; a
+    tree with any problem yields no registry, so such an event is never tracked.
+    """
     shown, document = _read(path, shown, errors, memo)
     if document is None:
         return None
     problems = _schema_errors("event", path, shown, document)
     action = document.get("action")
-    if isinstance(action, str) and path.stem != action:
+    internal = document.get("internal_events") is True
+    # Only internal events are named after their action; legacy files are
+    # <timestamp>_<category>_<action>.yml and GitLab keys them by category and action.
+    if internal and isinstance(action, str) and path.stem != action:
         problems.append(
             DefinitionError(
                 shown,
@@ -159,12 +171,13 @@ def _read_event(path: Path, shown: str, errors: list[DefinitionError], memo: dic
                 LineFinder(path).line_of(["action"]),
             )
         )
-    errors.extend(problems)
-    if problems:
-        return None
     properties: dict[str, AdditionalProperty] = {}
-    for name, spec in (document.get("additional_properties") or {}).items():
-        declared: PropertyType = spec.get("type", "any")
+    declared_properties = document.get("additional_properties")
+    for name, spec in (declared_properties if isinstance(declared_properties, dict) else {}).items():
+        if not isinstance(name, str) or not isinstance(spec, dict):
+            continue  # the schema said why
+        kind = spec.get("type")
+        declared: PropertyType = "string" if kind == "string" else "number" if kind == "number" else "any"
         builtin = BUILTIN_PROPERTIES.get(name)
         if builtin is not None and declared not in ("any", builtin):
             problems.append(
@@ -176,47 +189,61 @@ def _read_event(path: Path, shown: str, errors: list[DefinitionError], memo: dic
                 )
             )
             continue
-        properties[name] = AdditionalProperty(name, spec["description"], builtin or declared)
-    if problems:
-        # Report every mismatched built-in, not only the first.
-        errors.extend(problems)
+        description = spec.get("description")
+        properties[name] = AdditionalProperty(name, _text(description), builtin or declared)
+    errors.extend(problems)
+    if not isinstance(action, str):
         return None
+    identifiers = document.get("identifiers")
+    category = document.get("category")
     return EventDefinition(
-        action=document["action"],
-        description=document["description"],
-        identifiers=frozenset(document.get("identifiers") or ()),
+        action=action,
+        description=_text(document.get("description")),
+        identifiers=frozenset(i for i in identifiers if isinstance(i, str))
+        if isinstance(identifiers, list)
+        else frozenset(),
         additional_properties=MappingProxyType(properties),
         path=shown,
         fields=MappingProxyType(document),
+        category=category if isinstance(category, str) else None,
+        internal=internal,
     )
 
 
 def _read_metrics(
     path: Path, shown: str, errors: list[DefinitionError], memo: dict[Any, str]
 ) -> list[MetricDefinition]:
+    """The metrics of a file (one per time frame), its problems appended to ``errors``; like
+    :func:`_read_event`, a file with schema problems still gives what its fields describe."""
     shown, document = _read(path, shown, errors, memo)
     if document is None:
         return []
-    problems = _schema_errors("metric", path, shown, document)
-    errors.extend(problems)
-    if problems:
+    errors.extend(_schema_errors("metric", path, shown, document))
+    key_path = document.get("key_path")
+    given = document.get("time_frame")
+    expand = isinstance(given, list)
+    if not isinstance(key_path, str):
         return []
-    frames = document["time_frame"]
-    expand = isinstance(frames, list)
-    frames = frames if expand else [frames]
+    frames: list[str]
+    if isinstance(given, list):
+        frames = list(dict.fromkeys(f for f in given if isinstance(f, str) and f in TIME_FRAME_SUFFIX))
+    elif given in ("7d", "28d", "all", "none"):
+        frames = [given]
+    else:
+        return []
+    data_source = _text(document.get("data_source"))
+    entries = _event_entries(document, data_source)
     fields = MappingProxyType(document)
     metrics = []
     for frame in frames:
-        key_path = document["key_path"] + (TIME_FRAME_SUFFIX[frame] if expand else "")
-        rules = tuple(_rules(document.get("events") or (), time_framed=frame in ("7d", "28d")))
         metrics.append(
             MetricDefinition(
-                key_path=key_path,
+                key_path=key_path + (TIME_FRAME_SUFFIX[frame] if expand else ""),
                 time_frame=frame,
-                description=document["description"],
-                status=document["status"],
-                data_source=document["data_source"],
-                rules=rules,
+                description=_text(document.get("description")),
+                status=_text(document.get("status")),
+                data_source=data_source,
+                rules=tuple(_rules(entries, time_framed=frame in ("7d", "28d"))),
                 path=shown,
                 fields=fields,
             )
@@ -224,13 +251,46 @@ def _read_metrics(
     return metrics
 
 
+_UNIQUES = frozenset({"user.id", "project.id", "namespace.id", "label", "property", "value"})
+
+
+def _event_entries(document: Mapping[str, Any], data_source: str) -> list[Mapping[str, Any]]:
+    """The metric's event rules as ``events`` entries.
+
+    A ``redis_hll`` metric is GitLab's older unique count: its events, listed in ``events``
+    or as names in ``options.events``, count distinct users unless an entry says otherwise.
+    """
+    events = document.get("events")
+    entries: list[Mapping[str, Any]] = [e for e in events if isinstance(e, dict)] if isinstance(events, list) else []
+    if data_source != "redis_hll":
+        return entries
+    if not entries:
+        options = document.get("options")
+        names = options.get("events") if isinstance(options, dict) else None
+        entries = [{"name": name} for name in names if isinstance(name, str)] if isinstance(names, list) else []
+    return [entry if "unique" in entry else {**entry, "unique": "user.id"} for entry in entries]
+
+
 def _rules(entries: Iterable[Mapping[str, Any]], *, time_framed: bool) -> Iterable[EventRule]:
     for entry in entries:
-        unique = entry.get("unique")
+        name, unique, operator = entry.get("name"), entry.get("unique"), entry.get("operator")
+        if not isinstance(name, str):
+            continue  # the schema said why
+        found = entry.get("filter")
+        pairs = found.items() if isinstance(found, dict) else ()
         yield EventRule(
-            event=entry["name"],
+            event=name,
             time_framed=time_framed,
-            filter=tuple(sorted((entry.get("filter") or {}).items())),
-            unique=unique.split(".", 1)[0] if unique else None,
-            operator=entry.get("operator"),
+            filter=tuple(
+                sorted(
+                    ((k, v) for k, v in pairs if isinstance(k, str) and isinstance(v, str | int | float)),
+                    key=lambda kv: kv[0],
+                )
+            ),
+            unique=unique.split(".", 1)[0] if isinstance(unique, str) and unique in _UNIQUES else None,
+            operator=operator if isinstance(operator, str) else None,
         )
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""

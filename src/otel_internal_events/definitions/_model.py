@@ -21,6 +21,8 @@ IDENTIFIERS = ("user", "project", "namespace")
 #: ``time_frame`` -> suffix appended to ``key_path`` when a file lists several time frames.
 TIME_FRAME_SUFFIX: Mapping[str, str] = {"7d": "_weekly", "28d": "_monthly", "all": ""}
 SUM_OPERATOR = "sum(value)"
+#: Statuses whose metrics are counted and reported (``data_available``: older files' ``active``).
+AVAILABLE_STATUSES = frozenset({"active", "broken", "data_available"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +40,12 @@ class AdditionalProperty:
 
 @dataclass(frozen=True, slots=True)
 class EventDefinition:
-    """One event, from ``definitions/events/<action>.yml``."""
+    """One event, from ``definitions/events/<action>.yml`` (an internal event) or a legacy
+    ``<timestamp>_<category>_<action>.yml``.
+
+    Only internal events (``internal_events: true``) can be tracked and counted; the others,
+    as in GitLab, only describe a Snowplow event and are keyed by ``(category, action)``.
+    """
 
     action: str
     description: str
@@ -46,10 +53,19 @@ class EventDefinition:
     additional_properties: Mapping[str, AdditionalProperty]
     path: str
     fields: Mapping[str, object] = field(repr=False, compare=False)
+    #: The Snowplow category a legacy event declares (None when it has none).
+    category: str | None = None
+    #: True for an internal event: ``internal_events: true`` (GitLab's default is false).
+    internal: bool = True
 
     @property
     def name(self) -> str:
         return self.action
+
+    @property
+    def key(self) -> tuple[str | None, str]:
+        """``(category, action)``: what identifies a legacy event (internal events: the action)."""
+        return (self.category, self.action)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +123,17 @@ class MetricDefinition:
 
     @property
     def is_available(self) -> bool:
-        """Counted and reported: status ``active`` or ``broken`` (as GitLab)."""
-        return self.status in ("active", "broken")
+        """Counted and reported: status ``active`` or ``broken`` (as GitLab), or the older
+        ``data_available``."""
+        return self.status in AVAILABLE_STATUSES
 
     @property
     def is_computed(self) -> bool:
-        """True for available ``internal_events`` metrics, whose values we compute."""
-        return self.is_available and self.data_source == "internal_events"
+        """True for the available metrics whose values we compute: ``internal_events`` ones,
+        and ``redis_hll`` ones that list their events, over 7d or 28d (GitLab's older unique
+        metrics: PFCOUNT of the union of their events' HLL keys)."""
+        if not self.is_available:
+            return False
+        if self.data_source == "internal_events":
+            return True
+        return self.data_source == "redis_hll" and bool(self.rules) and self.time_frame in ("7d", "28d")

@@ -2,28 +2,43 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 from ..errors import UnknownEventError, UnknownMetricError
+from ._hints import NameIndex
 from ._model import IDENTIFIERS, EventDefinition, EventRule, MetricDefinition
 
 __all__ = ["DefinitionRegistry"]
 
 
 class DefinitionRegistry:
-    """Events by name, metrics by key path, and the counting rules of each event.
+    """Internal events by name, legacy events by (category, action), metrics by key path, and
+    the counting rules of each internal event.
 
     Built once by :func:`load_definitions`; nothing in it changes afterwards, so it is
     safe to share between threads.
     """
 
-    __slots__ = ("_events", "_metrics", "_rules", "_unique_identifiers")
+    __slots__ = (
+        "_event_index",
+        "_events",
+        "_legacy_events",
+        "_metric_index",
+        "_metrics",
+        "_rules",
+        "_unique_identifiers",
+    )
 
     def __init__(self, events: Iterable[EventDefinition], metrics: Iterable[MetricDefinition]) -> None:
-        self._events: Mapping[str, EventDefinition] = MappingProxyType({e.action: e for e in events})
+        events = list(events)
+        self._events: Mapping[str, EventDefinition] = MappingProxyType({e.action: e for e in events if e.internal})
+        self._legacy_events: Mapping[tuple[str | None, str], EventDefinition] = MappingProxyType(
+            {e.key: e for e in events if not e.internal}
+        )
         self._metrics: Mapping[str, MetricDefinition] = MappingProxyType({m.key_path: m for m in metrics})
+        self._event_index: NameIndex | None = None
+        self._metric_index: NameIndex | None = None
         rules: dict[str, dict[EventRule, None]] = {
             name: {EventRule(name, time_framed=False): None, EventRule(name, time_framed=True): None}
             for name in self._events
@@ -33,6 +48,8 @@ class DefinitionRegistry:
             if not metric.is_computed:
                 continue
             for rule in metric.rules:
+                if rule.event not in rules:
+                    continue  # a redis_hll metric may name GitLab's legacy HLL events, not defined here
                 rules[rule.event][rule] = None
                 if rule.unique in IDENTIFIERS:
                     unique[rule.event].add(rule.unique)
@@ -41,8 +58,21 @@ class DefinitionRegistry:
 
     @property
     def events(self) -> Mapping[str, EventDefinition]:
-        """Every event definition, by name."""
+        """Every internal event (``internal_events: true``), by name: the events that can be
+        tracked."""
         return self._events
+
+    @property
+    def legacy_events(self) -> Mapping[tuple[str | None, str], EventDefinition]:
+        """The legacy definitions (no ``internal_events: true``), by ``(category, action)``.
+
+        As in GitLab they only describe Snowplow events: tracking one is an unknown event.
+        """
+        return self._legacy_events
+
+    def is_trackable(self, name: str) -> bool:
+        """True when ``name`` is an internal event, which tracking accepts and counts."""
+        return name in self._events
 
     @property
     def metrics(self) -> Mapping[str, MetricDefinition]:
@@ -54,14 +84,28 @@ class DefinitionRegistry:
         try:
             return self._events[name]
         except KeyError:
-            raise UnknownEventError(name, "", f"unknown event{self._hint(name, self._events)}") from None
+            pass
+        legacy = next((e for e in self._legacy_events.values() if e.action == name), None)
+        if legacy is not None:
+            raise UnknownEventError(
+                name,
+                "",
+                f"not an internal event: {legacy.path} does not set internal_events: true, so it only "
+                "describes a Snowplow event",
+            )
+        if self._event_index is None:
+            self._event_index = NameIndex(self._events)
+        raise UnknownEventError(name, "", f"unknown event{self._event_index.hint(name)}")
 
     def metric(self, key_path: str) -> MetricDefinition:
         """The metric at ``key_path``; :class:`UnknownMetricError` when there is none."""
         try:
             return self._metrics[key_path]
         except KeyError:
-            raise UnknownMetricError(f"unknown metric '{key_path}'{self._hint(key_path, self._metrics)}") from None
+            pass
+        if self._metric_index is None:
+            self._metric_index = NameIndex(self._metrics)
+        raise UnknownMetricError(f"unknown metric '{key_path}'{self._metric_index.hint(key_path)}")
 
     def rules_for(self, event: str) -> tuple[EventRule, ...]:
         """The counting rules of ``event``: its all-time and weekly totals, then its metrics' rules."""
@@ -77,9 +121,3 @@ class DefinitionRegistry:
 
     def __repr__(self) -> str:
         return f"<DefinitionRegistry events={len(self._events)} metrics={len(self._metrics)}>"
-
-    @staticmethod
-    def _hint(name: str, known: Mapping[str, object]) -> str:
-        containing = [k for k in known if name in k]
-        match = containing[:1] or difflib.get_close_matches(name, list(known), n=1)
-        return f"; did you mean '{match[0]}'?" if match else ""
