@@ -12,7 +12,6 @@ import pytest
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 
 import otel_internal_events as oie
-from otel_internal_events import _pipeline
 from otel_internal_events.conventions import CATEGORY, SEND_SNOWPLOW
 from otel_internal_events.errors import ConfigurationError, UnknownEventError
 
@@ -25,7 +24,7 @@ class ArchiveService(oie.InternalEventsTracking):
         self.track_internal_event(EVENT, send_snowplow_event=True)
 
 
-def _attributes(runtime: _pipeline.Runtime, track: Any) -> dict[str, Any]:
+def _attributes(runtime: oie.Runtime, track: Any) -> dict[str, Any]:
     exporter = InMemoryLogRecordExporter()
     runtime.logger_provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
     track()
@@ -90,11 +89,11 @@ def env(clean_env: pytest.MonkeyPatch, redis_url: str, key_prefix: str) -> pytes
 def test_the_first_track_configures_from_the_environment(
     env: pytest.MonkeyPatch, redis_client: Any, key_prefix: str
 ) -> None:
-    assert _pipeline.configured() is None
+    assert oie.configured() is None
     oie.track_internal_event(EVENT)
     assert oie.flush()
     assert redis_client.get(f"{key_prefix}{{event_counters}}_{EVENT}") == b"1"
-    settings = _pipeline.configured().settings  # type: ignore[union-attr]
+    settings = oie.configured().settings  # type: ignore[union-attr]
     assert (settings.key_prefix, settings.strict) == (key_prefix, False)
 
 
@@ -155,7 +154,7 @@ def test_failed_auto_configuration_in_production_logs_once_and_tracking_is_a_no_
     assert len(errors) == 1
     assert errors[0].startswith("internal events tracking is off: configuration failed: ")
     assert "definition folder not found" in errors[0]
-    assert _pipeline.configured() is None
+    assert oie.configured() is None
     assert oie.flush() is False  # tracking is off: what was tracked went nowhere
 
 
@@ -198,28 +197,6 @@ def test_a_malformed_redis_url_fails_at_configure(configure: Any) -> None:
         configure(redis_url="nope://x")
 
 
-def test_the_embedded_server_starts_with_the_configuration_and_children_are_told_its_url(
-    configure: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import json
-    import os
-
-    from otel_internal_events import _redis
-
-    embedded = _redis.EmbeddedRedis()
-    monkeypatch.setattr(_redis, "_embedded", embedded)
-    try:
-        runtime = configure(redis_url=None)
-        url = embedded.url  # started already: this only reads it
-        assert json.loads(os.environ[_pipeline.INHERITED_SETTINGS])["redis_url"] == url
-        oie.track_internal_event("create_pipeline", user=1, project=2, namespace=3)
-        assert oie.flush()
-        assert int(runtime.redis.get(f"{runtime.settings.key_prefix}{{event_counters}}_create_pipeline")) == 1
-    finally:
-        oie.shutdown()
-        embedded.stop()
-
-
 def test_host_otel_limits_and_sdk_switch_do_not_touch_internal_events(
     configure: Any, redis_client: Any, key_prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -252,26 +229,6 @@ def test_a_failed_configure_leaves_no_export_thread_behind(configure: Any) -> No
             configure(snowplow_endpoint="ftp://collector.example")
     after = {t for t in threading.enumerate() if t.name.startswith("otel-internal-events")}
     assert after == before
-
-
-def test_a_forked_child_exiting_does_not_stop_the_parents_embedded_server() -> None:
-    import os
-
-    from otel_internal_events import _redis
-
-    embedded = _redis.EmbeddedRedis()
-    try:
-        url = embedded.url
-        pid = os.fork()
-        if pid == 0:  # the child stops "its" server at exit, as the atexit hook does
-            embedded.stop()
-            os._exit(0)
-        os.waitpid(pid, 0)
-        import redis
-
-        assert redis.Redis.from_url(url).ping() is True
-    finally:
-        embedded.stop()
 
 
 @pytest.mark.parametrize(

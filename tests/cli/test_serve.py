@@ -53,6 +53,8 @@ def test_two_workers_share_the_embedded_redis_and_stop_cleanly(free_port: int, t
         text=True,
     )
     url = f"http://127.0.0.1:{free_port}"
+    # No connection kept alive: each request opens its own, and both workers take some.
+    client = httpx.Client(limits=httpx.Limits(max_keepalive_connections=0))
     try:
         assert server.stdout is not None
         banner = server.stdout.readline()
@@ -62,17 +64,18 @@ def test_two_workers_share_the_embedded_redis_and_stop_cleanly(free_port: int, t
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"{url}/-/ready").status_code == 200:
+                if client.get(f"{url}/-/ready").status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             time.sleep(0.05)
-        for _ in range(20):  # a new connection each: both workers take some
-            assert httpx.post(f"{url}/v1/logs", json=EVENT).status_code == 200
-        client = redis.Redis.from_url(redis_url)
-        assert int(client.get("{event_counters}_run_ci_job") or 0) == 20
-        client.close()
+        for _ in range(20):
+            assert client.post(f"{url}/v1/logs", json=EVENT).status_code == 200
+        counters = redis.Redis.from_url(redis_url)
+        assert int(counters.get("{event_counters}_run_ci_job") or 0) == 20
+        counters.close()
     finally:
+        client.close()
         server.send_signal(signal.SIGTERM)
         output = server.communicate(timeout=30)[0]
     assert server.returncode == 0, output

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -55,30 +55,30 @@ def test_a_batched_unit_larger_than_the_queue_is_dropped_whole(configure: Any, p
     assert points(DROPPED_COUNTER) == {(("exporter", "redis"), ("reason", "queue_full")): 3}
 
 
+def wait_until(condition: Callable[[], object], what: str) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.01)
+
+
 def test_redis_back_within_the_retry_window_gets_the_batch_once(configure: Any, closed_port: int) -> None:
     runtime = configure(redis_url=f"redis://127.0.0.1:{closed_port}", retry_timeout_millis=20_000)
     server = ValkeyServer(host="127.0.0.1", port=closed_port)
-    started = threading.Event()
-
-    def start_later() -> None:
-        time.sleep(0.3)
-        server.start()
-        started.set()
-
-    starter = threading.Thread(target=start_later)
+    processor = runtime.processors["redis"]
     with oie.with_batched_redis_writes():
         for _ in range(3):
             oie.track_internal_event(EVENT)
-    starter.start()
     try:
-        assert oie.flush(20_000)
-        assert started.wait(10)
+        wait_until(lambda: processor.failing_since is not None, "the export never failed")
+        server.start()  # back while the batch is retried
         client = redis.Redis(host="127.0.0.1", port=closed_port)
+        assert client.ping()
+        assert oie.flush(20_000)
         assert client.get(f"{runtime.settings.key_prefix}{{event_counters}}_{EVENT}") == b"3"
         client.close()
-        assert runtime.processors["redis"].stats == {"exported": 3, "dropped": 0, "failed": 0}
+        assert processor.stats == {"exported": 3, "dropped": 0, "failed": 0}
     finally:
-        starter.join(15)
         oie.shutdown()
         server.stop()
 
@@ -143,10 +143,8 @@ def test_the_end_of_an_outage_is_logged_with_what_was_held(
         with oie.with_batched_redis_writes():
             for _ in range(3):
                 oie.track_internal_event(EVENT)
-        deadline = time.monotonic() + 10
-        while runtime.processors["redis"].failing_since is None:  # the first export has failed
-            assert time.monotonic() < deadline, "the export never failed"
-            time.sleep(0.01)
+        processor = runtime.processors["redis"]
+        wait_until(lambda: processor.failing_since is not None, "the export never failed")
         server.start()
         try:
             assert oie.flush(20_000)

@@ -74,6 +74,7 @@ class RunningGateway:
     redis: redis.Redis
     metrics: InMemoryMetricReader
     http: httpx.Client
+    server: uvicorn.Server
 
     def total(self, event: str, week: str | None = None) -> int:
         key = f"{self.prefix}{{event_counters}}_{event}" + (f"-{week}" if week else "")
@@ -117,7 +118,15 @@ def running_gateway(settings: Settings, tokens_file: Path, client: redis.Redis) 
             raise RuntimeError("the gateway did not start")
         time.sleep(0.01)
     running = RunningGateway(
-        f"http://127.0.0.1:{port}", gateway, settings.key_prefix, token, tokens_file, client, reader, httpx.Client()
+        f"http://127.0.0.1:{port}",
+        gateway,
+        settings.key_prefix,
+        token,
+        tokens_file,
+        client,
+        reader,
+        httpx.Client(),
+        server,
     )
     try:
         yield running
@@ -194,14 +203,18 @@ def make_gateway(
     redis_server: ValkeyServer, module_redis: redis.Redis, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Callable[..., RunningGateway]]:
     """``make_gateway(**settings)``: a running gateway for the rest of the module."""
+    started: list[RunningGateway] = []
     with contextlib.ExitStack() as stack:
 
         def make(**overrides: Any) -> RunningGateway:
             tokens = tmp_path_factory.mktemp("gateway") / "api-tokens"
             settings = gateway_settings(overrides.pop("redis_url", redis_server.connection_url), tokens, **overrides)
-            return stack.enter_context(running_gateway(settings, tokens, module_redis))
+            started.append(stack.enter_context(running_gateway(settings, tokens, module_redis)))
+            return started[-1]
 
         yield make
+        for running in started:  # all stop at once; each is then waited for in turn
+            running.server.should_exit = True
 
 
 @pytest.fixture(scope="module")

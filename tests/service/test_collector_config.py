@@ -14,6 +14,7 @@ import re
 import subprocess
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,7 @@ def write_tree(root: Path, metric: str = SMALL_METRIC) -> Path:
     for name, body in SMALL_EVENTS.items():
         path = root / "events" / f"{name}.yml"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"description: {name}\naction: {name}\n{body}", "utf-8")
+        path.write_text(f"description: {name}\ninternal_events: true\naction: {name}\n{body}", "utf-8")
     (root / "metrics" / "counts_all").mkdir(parents=True)
     (root / "metrics" / "counts_all" / "open.yml").write_text(metric, "utf-8")
     return root
@@ -470,13 +471,22 @@ def _deliver(otelcol: Path, folder: Path, encoding: str) -> Delivery:
 
 
 @pytest.fixture(scope="module")
-def delivered_json(otelcol: Path, tmp_path_factory: pytest.TempPathFactory) -> Delivery:
-    return _deliver(otelcol, tmp_path_factory.mktemp("filelog_json"), "json")
+def deliveries(otelcol: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Delivery]:
+    """What the collector delivered with each encoding; the two collectors run side by side."""
+    folders = {encoding: tmp_path_factory.mktemp(f"filelog_{encoding}") for encoding in ("json", "proto")}
+    with ThreadPoolExecutor(len(folders)) as pool:
+        running = {encoding: pool.submit(_deliver, otelcol, folder, encoding) for encoding, folder in folders.items()}
+        return {encoding: delivery.result() for encoding, delivery in running.items()}
 
 
 @pytest.fixture(scope="module")
-def delivered_proto(otelcol: Path, tmp_path_factory: pytest.TempPathFactory) -> Delivery:
-    return _deliver(otelcol, tmp_path_factory.mktemp("filelog_proto"), "proto")
+def delivered_json(deliveries: dict[str, Delivery]) -> Delivery:
+    return deliveries["json"]
+
+
+@pytest.fixture(scope="module")
+def delivered_proto(deliveries: dict[str, Delivery]) -> Delivery:
+    return deliveries["proto"]
 
 
 def test_filelog_delivers_exactly_the_defined_event_lines(delivered_json: Delivery) -> None:

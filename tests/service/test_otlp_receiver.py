@@ -17,7 +17,7 @@ from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as ProtoLogExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
-from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
@@ -79,11 +79,19 @@ def test_the_sdk_exporter_writes_the_same_counters_as_the_in_process_exporter(
 ) -> None:
     gateway.clear()
     runtime = configure(exporters=("redis",), strict=False)
-    exporter = log_exporter(encoding, compression, f"{gateway.url}/v1/logs")
-    runtime.logger_provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
-
-    tracked = track_some(300)
-    assert runtime.flush()
+    # As an application sends: in batches (of 100 here, so that the 300 records take several requests).
+    sdk = BatchLogRecordProcessor(
+        log_exporter(encoding, compression, f"{gateway.url}/v1/logs"),
+        max_export_batch_size=100,
+        schedule_delay_millis=60_000,
+    )
+    runtime.logger_provider.add_log_record_processor(sdk)
+    try:
+        tracked = track_some(300)
+        assert runtime.flush()
+        assert sdk.force_flush()
+    finally:
+        sdk.shutdown()
 
     assert gateway.total("create_merge_request") == tracked["create_merge_request"] == 200
     assert gateway.total("merge_merge_request") == tracked["merge_merge_request"] == 100

@@ -1,16 +1,13 @@
-"""Helpers of the tracking tests: captured log records and metric points."""
+"""Helpers of the tracking tests: captured log records."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 
-from otel_internal_events._pipeline import Runtime
-
-Points = dict[tuple[tuple[str, Any], ...], int | float]
+from otel_internal_events import Runtime
 
 
 @pytest.fixture

@@ -7,11 +7,13 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 import otel_internal_events as oie
+from conftest import read_points  # the tests' root conftest
 from otel_internal_events.conventions import REJECTED_COUNTER
 from otel_internal_events.errors import TrackingError
 
@@ -54,11 +56,17 @@ calls = st.fixed_dictionaries(
 events = st.one_of(st.sampled_from(EVENTS), st.text(max_size=30), scalars)
 
 
-@pytest.mark.parametrize("strict", [False, True], ids=["production", "strict"])
 def test_any_call_is_recorded_refused_with_a_typed_error_or_dropped(
-    configure: Callable[..., Any], points: Callable[[str], Any], strict: bool
+    configure: Callable[..., Any], points: Callable[[str], Any]
 ) -> None:
-    configure(strict=strict, exporters=("none",))
+    # Each drawn call is made in both modes: a production pipeline and a strict one kept
+    # alive beside it (switched with activate), each counting its refusals on a reader of its own.
+    production = configure(strict=False, exporters=("none",))
+    strict_metrics = InMemoryMetricReader()
+    strict_meters = MeterProvider(metric_readers=[strict_metrics])
+    strict = oie.Runtime(
+        production.settings.replace(strict=True), registry=production.registry, meter_provider=strict_meters
+    )
 
     @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(event=events, arguments=calls)
@@ -67,14 +75,20 @@ def test_any_call_is_recorded_refused_with_a_typed_error_or_dropped(
     @example(event="create_pipeline", arguments={"project": 1, "additional_properties": {"secret": 1}})
     @example(event="create_pipeline", arguments={"project": 1, "additional_properties": {"value": float("nan")}})
     def call(event: Any, arguments: dict[str, Any]) -> None:
-        if strict:
-            with contextlib.suppress(TrackingError):  # anything else fails the test
-                oie.track_internal_event(event, **arguments)
-        else:
-            assert oie.track_internal_event(event, **arguments) is None
+        oie.activate(production)
+        assert oie.track_internal_event(event, **arguments) is None
+        oie.activate(strict)
+        with contextlib.suppress(TrackingError):  # anything else fails the test
+            oie.track_internal_event(event, **arguments)
 
-    call()
-    reasons = {dict(attributes)["reason"] for attributes in points(REJECTED_COUNTER)}
-    assert "internal_error" not in reasons  # nothing failed but the checks
-    if not strict:
-        assert {"unknown_event", "invalid_type", "undeclared_property", "invalid_value"} <= reasons
+    try:
+        call()
+    finally:
+        oie.activate(production)  # shut down by the fixture
+        strict.shutdown()
+        strict_meters.shutdown()
+    production_reasons = {dict(attributes)["reason"] for attributes in points(REJECTED_COUNTER)}
+    strict_reasons = {dict(attributes)["reason"] for attributes in read_points(strict_metrics, REJECTED_COUNTER)}
+    for reasons in (production_reasons, strict_reasons):
+        assert "internal_error" not in reasons  # nothing failed but the checks
+    assert {"unknown_event", "invalid_type", "undeclared_property", "invalid_value"} <= production_reasons
