@@ -35,7 +35,6 @@ from opentelemetry.sdk._logs.export import (
 )
 
 import otel_internal_events as oie
-from otel_internal_events import _pipeline, _redis
 from otel_internal_events.exporters import RedisCounterExporter
 from otel_internal_events.metrics import RedisKeys, iso_week
 from otel_internal_events.sinks import RedisCounterSink
@@ -76,7 +75,7 @@ def per_call_us(fn: Any, calls: int, runs: int = 5) -> float:
     return statistics.median(results)
 
 
-def configure(url: str, prefix: str, **overrides: Any) -> _pipeline.Runtime:
+def configure(url: str | None, prefix: str, **overrides: Any) -> oie.Runtime:
     return oie.configure(
         oie.Settings(definitions=(str(ROOT / "definitions"),), redis_url=url, key_prefix=prefix, **overrides)
     )
@@ -210,7 +209,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--redis-url", default=None, help="default: an embedded server")
     args = parser.parse_args()
-    url = args.redis_url or _redis.embedded_server().url
+    url = args.redis_url or configure(None, "bench0:").redis_url  # no URL: the embedded server
     gc.collect()
     ours_us, bare_us = bench_caller(url, args.calls)
     print(f"1. caller thread: track_internal_event {ours_us:.1f} us/call, bare Logger.emit {bare_us:.1f} us/call")

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
         track_internal_event,
         with_batched_redis_writes,
     )
-    from ._pipeline import Runtime
+    from ._runtime import Runtime
     from ._state import (
         activate,
         configure,
@@ -62,7 +62,7 @@ _LAZY = {
     "report": "._api",
     "track_internal_event": "._api",
     "with_batched_redis_writes": "._api",
-    "Runtime": "._pipeline",
+    "Runtime": "._runtime",
     "activate": "._state",
     "configure": "._state",
     "configured": "._state",

@@ -31,7 +31,7 @@ from .errors import InternalEventsError
 if TYPE_CHECKING:  # building a runtime loads the SDK and the definitions: only when one is built
     from opentelemetry.metrics import MeterProvider
 
-    from ._pipeline import Runtime
+    from ._runtime import Runtime
     from .definitions import DefinitionRegistry
 
 __all__ = [
@@ -73,7 +73,7 @@ def configure(
     elif overrides:
         settings = settings.replace(**overrides)
     with _lock:
-        from ._pipeline import Runtime
+        from ._runtime import Runtime
 
         runtime = Runtime(settings, registry, meter_provider)
         previous, _current, _disabled_reason = _current, runtime, None

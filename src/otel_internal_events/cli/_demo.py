@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from .. import _api, _state
-from .._pipeline import Runtime
+from .._runtime import Runtime
 from ..config import Settings
 from ..definitions import load_definitions
 from ..service import SnowplowMicroServer

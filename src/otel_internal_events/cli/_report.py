@@ -7,7 +7,7 @@ import datetime as dt
 import click
 from rich.console import Console
 
-from .._pipeline import Runtime
+from .._runtime import Runtime
 from ..config import settings_from_env
 from ._paths import find_definition_roots
 from ._report_view import print_report

@@ -29,7 +29,7 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk.resources import Resource
 
-from .._pipeline import RECORD_LIMITS, Runtime
+from .._runtime import RECORD_LIMITS, Runtime
 from .._warn_once import WarnOnce
 from ..config import Settings
 from ..conventions import ATTRIBUTE_PREFIX, EVENT_NAME, INSTRUMENTATION_SCOPE

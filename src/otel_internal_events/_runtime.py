@@ -1,8 +1,8 @@
-"""Wiring: settings -> registry, tracker, OTel logger provider, processors, exporters.
+"""Building a runtime: settings -> registry, tracker, OTel logger provider, processors, exporters.
 
-The analytics pipeline has its own ``LoggerProvider``, so the host's logging set-up neither
+A :class:`Runtime` has its own ``LoggerProvider``, so the host's logging set-up neither
 receives our events by surprise nor can drop them; the ``otlp`` exporter sends the same
-records to a Collector when asked.
+records to a Collector when asked. Which runtime is the current one is :mod:`._state`'s business.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ _KNOWN_EXPORTERS = {"redis", "otlp", "snowplow", "jsonl", "none"}
 
 class Runtime:
     """Everything one configuration builds: the definitions, the tracker, our own OpenTelemetry
-    logger provider, a processor per exporter and the exporters; :func:`~._state.configure`
+    logger provider, a processor per exporter and the exporters; :func:`~otel_internal_events.configure`
     makes one the current one."""
 
     def __init__(
@@ -134,6 +134,11 @@ class Runtime:
                     timeout_s = self.settings.export_timeout_millis / 1000
                     self._redis = _redis.connect(self.settings.redis_url, timeout_s=timeout_s)
         return self._redis
+
+    @property
+    def redis_url(self) -> str:
+        """The URL of the counters' Redis: the one set, else the embedded server's (started if need be)."""
+        return self.settings.redis_url or _redis.embedded_server().url
 
     def today(self) -> dt.date:
         """Today (UTC) by the configured clock."""
@@ -272,12 +277,9 @@ def _snowplow_exporter(settings: Settings, losses: ExportLosses) -> SnowplowExpo
         pseudonymization_secret=settings.pseudonymization_secret,
         encode_base64=settings.snowplow_encode_base64,
     )
-    return SnowplowExporter(sink_settings, losses, timeout_millis=settings.export_timeout_millis)
-
-
-def __getattr__(name: str) -> Any:  # TRANSITIONAL: removed once every caller uses the public names
-    from . import _state
-
-    if name == "current":
-        return _state.get_runtime
-    return getattr(_state, name)
+    return SnowplowExporter(
+        sink_settings,
+        losses,
+        timeout_millis=settings.export_timeout_millis,
+        retry_timeout_millis=settings.retry_timeout_millis,
+    )
