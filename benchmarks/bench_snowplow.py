@@ -45,7 +45,6 @@ from typing import Any
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, LogRecordExportResult, SimpleLogRecordProcessor
 
 import otel_internal_events as oie
-from otel_internal_events import _pipeline, _redis
 from otel_internal_events.definitions import load_definitions
 from otel_internal_events.exporters import ExportLosses, SnowplowExporter
 from otel_internal_events.iglu import GITLAB_SERVICE_PING_SCHEMA, GITLAB_STANDARD_SCHEMA
@@ -230,7 +229,7 @@ def pin_helpers_apart() -> bool:
     return True
 
 
-def bench_caller(url: str, redis_url: str, calls: int, rounds: int) -> dict[str, dict[str, list[float]]]:
+def bench_caller(url: str, redis_url: str | None, calls: int, rounds: int) -> dict[str, dict[str, list[float]]]:
     """µs per call with Snowplow on and off, both in each round (in alternating order), by clock.
 
     Both pipelines are built once and kept; a round tracks ``calls`` events through each in
@@ -241,8 +240,8 @@ def bench_caller(url: str, redis_url: str, calls: int, rounds: int) -> dict[str,
     registry = load_definitions(str(ROOT / "definitions"))
     base = oie.Settings(definitions=(str(ROOT / "definitions"),), redis_url=redis_url, key_prefix="bench-sp:")
     runtimes = {
-        "on": _pipeline.Runtime(base.replace(snowplow_endpoint=url, pseudonymization_secret=SECRET), registry),
-        "off": _pipeline.Runtime(base, registry),
+        "on": oie.Runtime(base.replace(snowplow_endpoint=url, pseudonymization_secret=SECRET), registry),
+        "off": oie.Runtime(base, registry),
     }
     projects = [Project(p) for p in range(50)]
     track = oie.track_internal_event
@@ -254,7 +253,7 @@ def bench_caller(url: str, redis_url: str, calls: int, rounds: int) -> dict[str,
     for round_ in range(rounds + 1):
         for mode in ("on", "off") if round_ % 2 else ("off", "on"):
             runtime = runtimes[mode]
-            _pipeline.activate(runtime)
+            oie.activate(runtime)
             gc.collect()
             wall, cpu = timed(call, calls)
             runtime.flush(120_000)
@@ -268,7 +267,7 @@ def bench_caller(url: str, redis_url: str, calls: int, rounds: int) -> dict[str,
     if snowplow.stats["delivered"] != (rounds + 1) * calls:
         raise RuntimeError(f"Snowplow delivered {snowplow.stats}, expected {(rounds + 1) * calls} events")
     runtimes["off"].delete_keys()
-    _pipeline.activate(None)
+    oie.activate(None)
     for runtime in runtimes.values():
         runtime.shutdown()
     return results
@@ -291,7 +290,6 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--redis-url", default=None, help="default: an embedded server")
     args, _ = parser.parse_known_args()
-    redis_url = args.redis_url or _redis.embedded_server().url
     with micro_collector() as url:
         ours, bare, export_cpu = bench_throughput(url, args.events)
     print(f"1. exporter throughput to the micro collector (own process), {args.events:,} events/run:")
@@ -299,14 +297,13 @@ def main() -> None:
     print(f"   ratio {ours / bare:.2f}x of the bare tracker (every event arrived and validated good)")
     print(f"   export thread CPU in this process: {export_cpu:.1f} us/event (the build and POSTs are in the child)")
     with collector_process(ACCEPTING_COLLECTOR) as url:
-        caller = bench_caller(url, redis_url, args.calls, args.rounds)
+        caller = bench_caller(url, args.redis_url, args.calls, args.rounds)
     on, off = caller["on"], caller["off"]
     print(f"2. caller thread, track_internal_event, {args.calls:,} calls x {args.rounds} rounds, Snowplow on/off")
     print("   (Snowplow to a collector that accepts every request, in its own process):")
     print(f"   caller CPU: {summary(on['cpu'], off['cpu'])}; target <= 1.10")
     print(f"   wall time:  {summary(on['wall'], off['wall'])}; target <= 1.10")
     print("   (wall time includes the GIL share of the export threads, in a tight loop with no idle time)")
-    _pipeline.shutdown()
 
 
 if __name__ == "__main__":

@@ -1,29 +1,33 @@
-"""The Snowplow export process: payloads are built and sent in a child, which is replaced when it dies,
-stopped by shutdown, and does not outlive the process that started it."""
+"""The Snowplow export process: payloads are built and sent in a child, which is replaced when it dies
+(its batch sent again, as the same events), stopped by shutdown, and does not outlive the process
+that started it."""
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.metrics import MeterProvider
 
 import otel_internal_events as oie
-from otel_internal_events.exporters._snowplow_child import ProgressBoard, Settled, event_id
+from otel_internal_events.exporters import ExportLosses, SnowplowExporter, event_id
+from otel_internal_events.sinks import SnowplowSinkSettings
+from otel_internal_events.wire import encode
 
 from ._helpers import SECRET, Micro, ScriptedCollector, wait_until
 
 EVENT = "create_merge_request"
+TIMESTAMP = 1_764_072_000_000_000_000  # 2025-11-25
 DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX process handling")
@@ -33,6 +37,22 @@ def track(users: range) -> None:
     with oie.with_batched_redis_writes():
         for user in users:
             oie.track_internal_event(EVENT, user=user, project=3, namespace=30)
+
+
+def records(users: range) -> list[Any]:
+    """Log records as the recorder writes them."""
+    return [
+        SimpleNamespace(
+            log_record=SimpleNamespace(
+                event_name=EVENT,
+                timestamp=TIMESTAMP,
+                observed_timestamp=None,
+                trace_id=None,
+                attributes=encode(EVENT, user_id=user),
+            )
+        )
+        for user in users
+    ]
 
 
 def alive(pid: int) -> bool:
@@ -49,6 +69,46 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def kill(pid: int | None) -> int:
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    assert wait_until(lambda: not alive(pid))
+    return pid
+
+
+@pytest.fixture(scope="module")
+def module_collector() -> Iterator[ScriptedCollector]:
+    collector = ScriptedCollector([200])
+    yield collector
+    collector.stop()
+
+
+@pytest.fixture(scope="module")
+def module_exporter(module_collector: ScriptedCollector) -> Iterator[SnowplowExporter]:
+    """One Snowplow exporter (requests of two events) for the module's tests: one export process,
+    until a test kills it."""
+    settings = SnowplowSinkSettings(module_collector.url, batch_size=2, pseudonymization_secret=SECRET)
+    meter_provider = MeterProvider()
+    exporter = SnowplowExporter(settings, ExportLosses(meter_provider.get_meter("test")))
+    yield exporter
+    exporter.shutdown()
+    meter_provider.shutdown()
+
+
+@pytest.fixture
+def collector(module_collector: ScriptedCollector) -> Iterator[ScriptedCollector]:
+    """The module's collector, forgetting what came before the test; it accepts every request."""
+    with module_collector.lock:
+        module_collector.statuses, module_collector.hold, module_collector.hold_from = [200], None, 0
+        module_collector.requests = module_collector.events = 0
+        module_collector.batches.clear()
+    module_collector.received.clear()
+    module_collector.holding.clear()
+    yield module_collector
+    if module_collector.hold is not None:
+        module_collector.hold.set()
 
 
 def test_payloads_are_built_and_sent_by_a_child_process(
@@ -94,72 +154,56 @@ def test_the_host_process_imports_neither_snowplow_tracker_nor_requests(tmp_path
 
 
 def test_a_killed_child_is_replaced_and_no_event_is_lost_or_sent_twice(
-    configure_snowplow: Callable[..., Any], snowplow_micro: Micro
+    module_exporter: SnowplowExporter, collector: ScriptedCollector
 ) -> None:
-    exporter = configure_snowplow().snowplow_exporter
-    track(range(3))
-    assert oie.flush(10_000)
-    first = exporter.child_pid
-    assert first is not None
+    delivered = module_exporter.stats["delivered"]
+    module_exporter.export(records(range(3)))
+    first = kill(module_exporter.child_pid)
 
-    os.kill(first, signal.SIGKILL)
-    assert wait_until(lambda: not alive(first))
-    track(range(3, 7))
-    track(range(7, 9))
+    module_exporter.export(records(range(3, 7)))
+    module_exporter.export(records(range(7, 9)))
 
-    assert oie.flush(10_000)
-    assert snowplow_micro.all() == {"total": 9, "good": 9, "bad": 0}
-    assert len({e["event"]["event_id"] for e in snowplow_micro.good()}) == 9
-    assert exporter.child_pid not in (None, first)
-    assert exporter.stats["delivered"] == 9
+    ids = [event for batch in collector.event_ids() for event in batch]
+    assert len(ids) == len(set(ids)) == 9
+    assert module_exporter.child_pid not in (None, first)
+    assert module_exporter.stats["delivered"] - delivered == 9
 
 
-def test_a_child_killed_during_an_export_fails_it_and_the_retry_goes_through_a_new_child(
-    configure: Callable[..., Any], scripted_collector: Callable[..., ScriptedCollector]
+def test_a_child_killed_mid_batch_is_replaced_and_the_batch_sent_again_with_the_same_ids(
+    module_exporter: SnowplowExporter, collector: ScriptedCollector
 ) -> None:
     hold = threading.Event()
-    collector = scripted_collector([200], hold=hold)
-    exporter = configure(snowplow_endpoint=collector.url, pseudonymization_secret=SECRET).snowplow_exporter
+    collector.hold, collector.hold_from = hold, 1  # the second request is held
+    delivered = module_exporter.stats["delivered"]
+    exporting = threading.Thread(target=module_exporter.export, args=(records(range(6)),))  # three requests
 
-    track(range(2))
-    assert collector.received.wait(10)  # the child is waiting for the collector's answer
-    first = exporter.child_pid
-    assert first is not None
-    os.kill(first, signal.SIGKILL)
-    hold.set()
-
-    assert oie.flush(10_000)
-    assert exporter.child_pid not in (None, first)
-    assert exporter.stats["delivered"] == 2  # the second child's delivery; the first never answered
-
-
-def test_a_child_killed_mid_batch_is_followed_by_one_that_sends_only_what_was_not_done_with_the_same_ids(
-    configure: Callable[..., Any], scripted_collector: Callable[..., ScriptedCollector]
-) -> None:
-    hold = threading.Event()
-    collector = scripted_collector([200], hold=hold, hold_from=1)  # the second request is held
-    exporter = configure(
-        snowplow_endpoint=collector.url, pseudonymization_secret=SECRET, snowplow_batch_size=2
-    ).snowplow_exporter
-
-    track(range(6))  # one export batch: three requests of two events
+    exporting.start()
     assert collector.holding.wait(10)  # the first request is done, the second in flight
-    first = exporter.child_pid
-    assert first is not None
-    os.kill(first, signal.SIGKILL)
-    assert wait_until(lambda: not alive(first))
+    first = kill(module_exporter.child_pid)
     hold.set()
+    exporting.join(10)
 
-    assert oie.flush(10_000)
-    assert exporter.child_pid not in (None, first)
+    assert not exporting.is_alive()
+    assert module_exporter.child_pid not in (None, first)
     ids = collector.event_ids()
-    # the first request is not sent again; the one in flight when the child died is, as the same events
-    assert ids[0] not in ids[1:]
-    assert ids[1:] == [ids[1], ids[1], ids[3]]
-    assert len({*ids[0], *ids[1], *ids[3]}) == 6
-    assert [payload for payload in collector.batches[2] if payload.pop("stm")] == [
-        payload for payload in collector.batches[1] if payload.pop("stm")
-    ]
+    # the new child sends the whole batch again: what the dead one sent goes again as the same events
+    assert ids[2:4] == ids[0:2]
+    assert len(ids) == 5
+    assert len({*ids[2], *ids[3], *ids[4]}) == 6
+    without_send_time = [[{k: v for k, v in p.items() if k != "stm"} for p in batch] for batch in collector.batches]
+    assert without_send_time[2:4] == without_send_time[0:2]
+    assert module_exporter.stats["delivered"] - delivered == 6  # counted once, from the new child's answer
+
+
+def test_event_ids_sent_are_version_4_uuids_distinct_within_and_across_batches(
+    module_exporter: SnowplowExporter, collector: ScriptedCollector
+) -> None:
+    module_exporter.export(records(range(4)))
+    module_exporter.export(records(range(4)))
+
+    ids = [uuid.UUID(event) for batch in collector.event_ids() for event in batch]
+    assert len(set(ids)) == 8
+    assert all(value.version == 4 and value.variant == uuid.RFC_4122 for value in ids)
 
 
 def test_shutdown_stops_the_child(configure_snowplow: Callable[..., Any], snowplow_micro: Micro) -> None:
@@ -203,24 +247,3 @@ def test_event_ids_are_version_4_uuids_given_by_the_batch_base_and_the_index() -
     assert event_id(base, 17) == ids[17]
     assert not set(ids) & {event_id(base ^ (1 << 100), index) for index in range(4096)}
     assert event_id((1 << 128) - 1, 1) == str(uuid.UUID(int=0, version=4))  # wraps, still a version 4 UUID
-
-
-def test_without_a_shared_memory_file_the_child_still_delivers(
-    configure_snowplow: Callable[..., Any], snowplow_micro: Micro, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def no_memory_file(*args: Any, **kwargs: Any) -> int:
-        raise OSError(errno.EMFILE, "no memory file here")
-
-    monkeypatch.setattr(os, "memfd_create", no_memory_file, raising=False)
-    monkeypatch.setattr(tempfile, "mkstemp", no_memory_file)
-    board = ProgressBoard.create()
-    assert board.fileno() == -1  # a board of this process only
-    board.write(Settled(3, 2, 1, 1, 0, 1))
-    assert board.read() == Settled(3, 2, 1, 1, 0, 1)
-    board.close()
-
-    exporter = configure_snowplow().snowplow_exporter
-    track(range(3))
-    assert oie.flush(10_000)
-    assert snowplow_micro.all() == {"total": 3, "good": 3, "bad": 0}
-    assert exporter.stats["delivered"] == 3

@@ -1,27 +1,55 @@
-"""Delivery: batching, retry on 5xx and network errors, none on 4xx, the buffer bound, flush and shutdown."""
+"""Delivery: batching, retry on 5xx and network errors, none on 4xx, the buffer bound, flush and shutdown.
+
+The retry tests drive one Snowplow exporter for the whole module (one export process) against a
+collector scripted per test; the others go through a pipeline of their own.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 import otel_internal_events as oie
-from otel_internal_events.sinks import SnowplowEmitter
+from otel_internal_events.exporters import ExportLosses, SnowplowExporter
+from otel_internal_events.sinks import SendResult, SnowplowEmitter, SnowplowSinkSettings
+from otel_internal_events.wire import encode
 
-from ._helpers import SECRET, Micro, ScriptedCollector, start_micro, wait_until
+from ._helpers import SECRET, Micro, ScriptedCollector, start_micro
 
 EVENT = "create_merge_request"
+TIMESTAMP = 1_764_072_000_000_000_000  # 2025-11-25
 
 
 def track(users: range | list[int]) -> None:
     with oie.with_batched_redis_writes():  # one export batch, so the request count is exact
         for user in users:
             oie.track_internal_event(EVENT, user=user, project=3, namespace=30)
+
+
+def records(users: range, send_snowplow: bool = True) -> list[Any]:
+    """Log records as the recorder writes them."""
+    return [
+        SimpleNamespace(
+            log_record=SimpleNamespace(
+                event_name=EVENT,
+                timestamp=TIMESTAMP,
+                observed_timestamp=None,
+                trace_id=None,
+                attributes=encode(EVENT, user_id=user, send_snowplow=send_snowplow),
+            )
+        )
+        for user in users
+    ]
 
 
 def snowplow_failed(points: Callable[[str], Any]) -> dict[str, int]:
@@ -32,15 +60,90 @@ def snowplow_failed(points: Callable[[str], Any]) -> dict[str, int]:
     }
 
 
+def without_send_time(payload: dict[str, str]) -> dict[str, str]:
+    return {key: value for key, value in payload.items() if key != "stm"}
+
+
+class Scripted:
+    """The module's exporter (requests of two events, transient failures retried for 1 s) and
+    its collector, whose script :meth:`begin` sets; the counts below start there."""
+
+    def __init__(self) -> None:
+        self.collector = ScriptedCollector([200])
+        self.reader = InMemoryMetricReader()
+        self.meter_provider = MeterProvider(metric_readers=[self.reader])
+        settings = SnowplowSinkSettings(self.collector.url, batch_size=2, pseudonymization_secret=SECRET)
+        losses = ExportLosses(self.meter_provider.get_meter("test"))
+        self.exporter = SnowplowExporter(settings, losses, retry_timeout_millis=1_000)
+        self._stats_before = self.exporter.stats
+        self._failed_before: dict[str, int] = {}
+
+    def begin(self, statuses: list[int]) -> ScriptedCollector:
+        collector = self.collector
+        with collector.lock:
+            collector.statuses = statuses
+            collector.requests = collector.events = 0
+            collector.batches.clear()
+        self._stats_before, self._failed_before = self.exporter.stats, self._failed()
+        return collector
+
+    def stats(self) -> dict[str, int]:
+        return {key: value - self._stats_before[key] for key, value in self.exporter.stats.items()}
+
+    def failed(self) -> dict[str, int]:
+        before = self._failed_before
+        return {reason: n - before.get(reason, 0) for reason, n in self._failed().items() if n != before.get(reason, 0)}
+
+    def _failed(self) -> dict[str, int]:
+        data = self.reader.get_metrics_data()
+        return {
+            str(point.attributes["reason"]): int(point.value)
+            for resource_metrics in (data.resource_metrics if data else ())
+            for scope_metrics in resource_metrics.scope_metrics
+            for metric in scope_metrics.metrics
+            if metric.name == "internal_events.export.failed"
+            for point in metric.data.data_points
+        }
+
+
+@pytest.fixture(scope="module")
+def scripted() -> Iterator[Scripted]:
+    under_test = Scripted()
+    yield under_test
+    under_test.exporter.shutdown()
+    under_test.collector.stop()
+    under_test.meter_provider.shutdown()
+
+
+@pytest.fixture
+def dropping_port() -> Iterator[tuple[int, threading.Event]]:
+    """A loopback port where every connection is accepted and closed unanswered (a collector that is
+    down), and an event set once one was; the port is free again after the first."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    dropped = threading.Event()
+
+    def drop_one() -> None:
+        connection, _ = listener.accept()
+        connection.close()
+        listener.close()
+        dropped.set()
+
+    thread = threading.Thread(target=drop_one, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1], dropped
+    if not dropped.is_set():
+        listener.close()
+
+
 def test_events_tracked_while_the_collector_is_down_are_delivered_once_it_is_up(
-    configure: Callable[..., Any], free_port: int
+    configure: Callable[..., Any], dropping_port: tuple[int, threading.Event]
 ) -> None:
-    runtime = configure(snowplow_endpoint=f"http://127.0.0.1:{free_port}", pseudonymization_secret=SECRET)
-    exporter = runtime.snowplow_exporter
+    port, dropped = dropping_port
+    configure(snowplow_endpoint=f"http://127.0.0.1:{port}", pseudonymization_secret=SECRET)
 
     track(range(5))
-    assert wait_until(lambda: exporter.stats["transient_failures"] >= 1)  # refused connection: kept, retried
-    micro = start_micro(free_port)
+    assert dropped.wait(10)  # the first attempt failed: the export process retries
+    micro = start_micro(port)
     try:
         assert oie.flush(30_000)
         assert micro.all() == {"total": 5, "good": 5, "bad": 0}
@@ -49,17 +152,16 @@ def test_events_tracked_while_the_collector_is_down_are_delivered_once_it_is_up(
         micro.server.stop()
 
 
-def test_while_the_collector_is_down_the_buffer_is_bounded_and_drops_are_counted(
-    configure: Callable[..., Any], free_port: int, points: Callable[[str], Any]
+def test_while_the_collector_does_not_answer_the_buffer_is_bounded_and_drops_are_counted(
+    configure: Callable[..., Any], scripted_collector: Callable[..., ScriptedCollector], points: Callable[[str], Any]
 ) -> None:
+    hold = threading.Event()
+    collector = scripted_collector([200], hold=hold)
     runtime = configure(
-        snowplow_endpoint=f"http://127.0.0.1:{free_port}",
-        pseudonymization_secret=SECRET,
-        max_queue_size=4,
-        max_export_batch_size=4,
+        snowplow_endpoint=collector.url, pseudonymization_secret=SECRET, max_queue_size=4, max_export_batch_size=4
     )
-    track([1])  # taken by the worker, which now retries it
-    assert wait_until(lambda: runtime.snowplow_exporter.stats["transient_failures"] >= 1)
+    track([1])  # taken by the worker, whose export now waits for the collector
+    assert collector.holding.wait(10)
 
     for user in range(2, 8):  # 6 more: 4 fit in the Snowplow queue, 2 are dropped
         oie.track_internal_event(EVENT, user=user, project=3, namespace=30)
@@ -69,12 +171,10 @@ def test_while_the_collector_is_down_the_buffer_is_bounded_and_drops_are_counted
     dropped = {dict(a)["exporter"]: v for a, v in points("internal_events.export.dropped").items()}
     assert dropped["snowplow"] == 2  # (the Redis queue is as small: it may drop some too)
     assert runtime.processors["snowplow"].stats["dropped"] == 2
-    micro = start_micro(free_port)
-    try:
-        assert not oie.flush(30_000)  # drained, and two events dropped
-        assert micro.all() == {"total": 5, "good": 5, "bad": 0}
-    finally:
-        micro.server.stop()
+    hold.set()
+    assert not oie.flush(30_000)  # drained, and two events dropped
+    assert collector.events == 5
+    assert runtime.snowplow_exporter.stats["delivered"] == 5
 
 
 def test_a_4xx_answer_is_not_retried_and_is_counted_and_logged_once(
@@ -101,105 +201,72 @@ def test_a_4xx_answer_is_not_retried_and_is_counted_and_logged_once(
     assert "HTTP 400" in refused[0].getMessage()
 
 
-def test_5xx_answers_are_retried_until_delivered(
-    configure: Callable[..., Any],
-    scripted_collector: Callable[..., ScriptedCollector],
-    points: Callable[[str], Any],
-) -> None:
-    collector = scripted_collector([500, 503, 200])
-    runtime = configure(snowplow_endpoint=collector.url, pseudonymization_secret=SECRET)
+def test_5xx_answers_are_retried_until_delivered(scripted: Scripted) -> None:
+    collector = scripted.begin([500, 503, 200])
 
-    track(range(4))
+    scripted.exporter.export(records(range(2)))
 
-    assert oie.flush(10_000)
     assert collector.requests == 3
-    assert collector.events == 12  # the same four events, three times
-    assert runtime.snowplow_exporter.stats == {
-        "delivered": 4,
-        "rejected": 0,
-        "invalid": 0,
-        "requests": 3,
-        "transient_failures": 2,
-    }
-    assert snowplow_failed(points) == {}
+    assert collector.events == 6  # the same two events, three times
+    assert scripted.stats() == {"delivered": 2, "rejected": 0, "invalid": 0, "requests": 3, "transient_failures": 2}
+    assert scripted.failed() == {}
     # every attempt sends the same events: same ids, same payloads but for the sending time
     first = [without_send_time(payload) for payload in collector.batches[0]]
     assert all([without_send_time(payload) for payload in batch] == first for batch in collector.batches[1:])
-    assert len({payload["eid"] for payload in first}) == 4
+    assert len({payload["eid"] for payload in first}) == 2
 
 
-def without_send_time(payload: dict[str, str]) -> dict[str, str]:
-    return {key: value for key, value in payload.items() if key != "stm"}
+def test_a_partial_success_is_not_sent_twice(scripted: Scripted) -> None:
+    collector = scripted.begin([200, 500, 200])  # second request of the export fails once
 
+    scripted.exporter.export(records(range(4)))
 
-def test_a_partial_success_is_not_sent_twice(
-    configure: Callable[..., Any], scripted_collector: Callable[..., ScriptedCollector]
-) -> None:
-    collector = scripted_collector([200, 500, 200])  # second request of the export fails once
-    runtime = configure(snowplow_endpoint=collector.url, pseudonymization_secret=SECRET, snowplow_batch_size=2)
-
-    track(range(4))
-
-    assert oie.flush(10_000)
     assert collector.requests == 3
     assert collector.events == 6  # 2 delivered, then 2 failed, then the same 2 again
-    assert runtime.snowplow_exporter.stats["delivered"] == 4
+    assert scripted.stats()["delivered"] == 4
     ids = collector.event_ids()
     assert ids[2] == ids[1]
     assert len({*ids[0], *ids[1]}) == 4
 
 
 def test_a_retry_after_a_first_request_failed_sends_every_event_once_with_the_ids_of_the_first_try(
-    configure: Callable[..., Any], scripted_collector: Callable[..., ScriptedCollector]
+    scripted: Scripted,
 ) -> None:
-    collector = scripted_collector([503, 200])
-    runtime = configure(snowplow_endpoint=collector.url, pseudonymization_secret=SECRET, snowplow_batch_size=2)
+    collector = scripted.begin([503, 200])
 
-    track(range(10))
+    scripted.exporter.export(records(range(10)))
 
-    assert oie.flush(10_000)
     ids = collector.event_ids()
     assert ids[1] == ids[0]  # the failed request, sent again as the same events
     assert len(ids) == 6
     delivered = [eid for batch in ids[1:] for eid in batch]
     assert len(delivered) == len(set(delivered)) == 10
-    assert runtime.snowplow_exporter.stats["delivered"] == 10
+    assert scripted.stats()["delivered"] == 10
 
 
-def test_giving_up_counts_only_the_events_not_delivered(
-    configure: Callable[..., Any],
-    scripted_collector: Callable[..., ScriptedCollector],
-    points: Callable[[str], Any],
-) -> None:
-    collector = scripted_collector([200, 503])  # the first request goes through, then never again
-    runtime = configure(
-        snowplow_endpoint=collector.url,
-        pseudonymization_secret=SECRET,
-        snowplow_batch_size=2,
-        retry_timeout_millis=300,
-    )
+def test_giving_up_counts_only_the_events_not_delivered_and_none_not_meant_for_snowplow(scripted: Scripted) -> None:
+    collector = scripted.begin([200, 503])  # the first request goes through, then never again
 
-    with oie.with_batched_redis_writes():
-        for user in range(5):
-            oie.track_internal_event(EVENT, user=user, project=3, namespace=30)
-        oie.track_internal_event(EVENT, user=9, project=3, namespace=30, send_snowplow_event=False)
+    scripted.exporter.export([*records(range(9, 10), send_snowplow=False), *records(range(5))])
 
-    assert oie.flush(10_000) is False
-    assert runtime.snowplow_exporter.stats["delivered"] == 2
-    # 5 for Snowplow, 2 of them delivered: 3 failed (not the 6 records of the batch)
-    assert snowplow_failed(points) == {"retries_exhausted": 3}
-    assert collector.requests >= 2
+    assert scripted.stats()["delivered"] == 2
+    # 5 for Snowplow, 2 of them delivered: 3 failed (not the 6 records of the batch, nor one invalid)
+    assert scripted.failed() == {"retries_exhausted": 3}
+    assert collector.requests >= 3  # the second request was retried
+    assert len(collector.batches[0]) == 2  # the first request: two Snowplow events, the other record left out
 
 
 def test_giving_up_after_the_retry_timeout_is_counted_and_never_raised(
     configure: Callable[..., Any], free_port: int, points: Callable[[str], Any]
 ) -> None:
-    configure(snowplow_endpoint=f"http://127.0.0.1:{free_port}", retry_timeout_millis=200)
+    runtime = configure(snowplow_endpoint=f"http://127.0.0.1:{free_port}", retry_timeout_millis=200)
 
     track(range(2))
 
     assert oie.flush(10_000) is False
     assert snowplow_failed(points) == {"retries_exhausted": 2}
+    assert runtime.snowplow_exporter.stats["transient_failures"] >= 1
+    assert runtime.processors["snowplow"].stats["failed"] == 2  # counted once: the processor does not retry
 
 
 def test_an_oversized_batch_is_split(configure: Callable[..., Any], snowplow_micro: Micro) -> None:
@@ -270,20 +337,39 @@ def test_a_forked_child_delivers_through_an_export_process_of_its_own(
     assert snowplow_micro.all() == {"total": 3, "good": 3, "bad": 0}
 
 
-def test_the_emitter_reports_each_settled_prefix_and_stops_at_a_transient_failure(
+def test_the_emitter_adds_up_what_it_sent_and_stops_at_a_transient_failure(
     scripted_collector: Callable[..., ScriptedCollector],
 ) -> None:
     collector = scripted_collector([200, 413, 200, 400, 500])
     emitter = SnowplowEmitter(collector.url, batch_size=2)
     payloads = [{"e": "se", "eid": str(i)} for i in range(8)]
-    progress: list[int] = []
 
-    result = emitter.send(payloads, lambda sent: progress.append(sent.done))
+    result = emitter.send(payloads)
+
+    # [0,1] 200; [2,3] 413, split: [2] 200, [3] 400 (refused: not retried); [4,5] 500: stop
+    assert collector.event_ids() == [["0", "1"], ["2", "3"], ["2"], ["3"], ["4", "5"]]
+    assert (result.delivered, result.rejected, result.first_rejected_status, result.requests) == (3, 1, 400, 5)
+    assert (result.transient_failures, result.last_error) == (1, "HTTP 500")
+    assert result.unsent == payloads[4:]
+
+    again = emitter.send(result.unsent, result=result)  # 500 again: the same result adds up both calls
+    emitter.close()
+    assert again is result
+    assert (result.requests, result.transient_failures, result.delivered) == (6, 2, 3)
+    assert result.unsent == payloads[4:]
+
+
+def test_the_emitter_starts_no_request_but_the_first_once_the_deadline_has_passed(
+    scripted_collector: Callable[..., ScriptedCollector],
+) -> None:
+    collector = scripted_collector([200])
+    emitter = SnowplowEmitter(collector.url, batch_size=2)
+    payloads = [{"e": "se", "eid": str(i)} for i in range(6)]
+
+    result = emitter.send(payloads, deadline=time.monotonic())
     emitter.close()
 
-    # [0,1] 200; [2,3] 413, split: [2] 200, [3] 400 (refused: done, not retried); [4,5] 500: stop
-    assert collector.event_ids() == [["0", "1"], ["2", "3"], ["2"], ["3"], ["4", "5"]]
-    assert progress == [2, 3, 4]
-    assert (result.done, result.delivered, result.rejected, result.requests) == (4, 3, [(400, 1)], 5)
-    assert result.unsent == payloads[4:]
-    assert result.error == "HTTP 500"
+    assert collector.event_ids() == [["0", "1"]]
+    assert (result.delivered, result.requests, result.transient_failures) == (2, 1, 0)
+    assert result.unsent == payloads[2:]
+    assert isinstance(result, SendResult)

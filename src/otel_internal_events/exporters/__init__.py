@@ -5,6 +5,7 @@ from ._losses import ExportLosses
 from ._processor import AnalyticsLogRecordProcessor, batch_scope
 from ._redis import RedisCounterExporter, decode_records
 from ._snowplow import SnowplowExporter
+from ._snowplow_child import event_id
 
 __all__ = [
     "JSON_LINE_TIME",
@@ -15,5 +16,6 @@ __all__ = [
     "SnowplowExporter",
     "batch_scope",
     "decode_records",
+    "event_id",
     "json_line",
 ]

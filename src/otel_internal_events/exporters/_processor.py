@@ -9,8 +9,8 @@ lose counts silently, so this processor:
 * says in one line when an outage is over: how long it lasted and how many records waited;
 * exports from one worker thread in batches of up to ``max_export_batch_size`` records;
 * retries a failed export with backoff for at most ``retry_timeout_millis``, then counts the
-  batch in ``internal_events.export.failed{reason=retries_exhausted}`` (only the records not
-  delivered yet, when the exporter can say: an ``undelivered(batch)`` method);
+  batch in ``internal_events.export.failed{reason=retries_exhausted}`` (an exporter that
+  settles every record itself, as the Snowplow one, returns ``SUCCESS`` and is never retried);
 * keeps the records of a :meth:`batch_scope` together, so they go out in one export;
 * as a dispatcher (no exporter), hands what it takes to the exporters' processors, so that a
   caller queues each record once however many exporters there are;
@@ -33,6 +33,7 @@ from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
 from .._forks import renew_in_forked_child
+from .._threads import new_thread
 from .._warn_once import WarnOnce
 from ._losses import ExportLosses
 
@@ -124,7 +125,7 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
         self._flush_requested = False
         self._cond = threading.Condition(threading.Lock())
         self._shutdown_now = threading.Event()
-        self._worker = threading.Thread(target=self._run, name=f"otel-internal-events-{self._name}", daemon=True)
+        self._worker = new_thread(self._run, f"otel-internal-events-{self._name}")
         if not self._shutdown:
             self._worker.start()
 
@@ -305,16 +306,9 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
         )
 
     def _give_up(self, batch: list[Any], retried_s: float) -> None:
-        """Count what is left of ``batch`` as failed: all of it, or what the exporter's
-        ``undelivered(batch)`` says is not delivered yet (an exporter that can deliver part of one).
-        The first give-up of an outage is logged; the end of the outage says how many followed."""
+        """Count ``batch`` as failed. The first give-up of an outage is logged; the end of the
+        outage says how many followed."""
         count = len(batch)
-        undelivered = getattr(self._exporter, "undelivered", None)
-        if undelivered is not None:
-            try:
-                count = int(undelivered(batch))
-            except Exception as exc:
-                _once.warn(f"{self._name}:undelivered", "internal events %s: undelivered() raised %r", self._name, exc)
         if count:
             self._losses.failed(count, self._name, "retries_exhausted")
         self._outage_lost += count

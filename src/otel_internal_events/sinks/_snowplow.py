@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Final
@@ -84,39 +83,34 @@ class SnowplowSink:
     contexts (base64 ``cx``, or ``co`` with ``encode_base64=False``). :meth:`send` delivers
     built payloads; the two are separate so that a caller can retry exactly what was not delivered.
 
-    Without ``pseudonymization_secret`` the user id is left out of the standard context (and a
-    warning says so once); the raw id is never sent.
+    It is made of :class:`SnowplowSinkSettings`, with the emitter they describe unless one is
+    given. Without ``pseudonymization_secret`` the user id is left out of the standard context
+    (and a warning says so once); the raw id is never sent.
     """
 
-    def __init__(
-        self,
-        emitter: SnowplowEmitter,
-        *,
-        app_id: str = "otel-internal-events",
-        namespace: str = "gl",
-        environment: str = "production",
-        standard_schema: str = GITLAB_STANDARD_SCHEMA,
-        pseudonymization_secret: str | bytes | None = None,
-        encode_base64: bool = True,
-    ) -> None:
-        _check_context_options(standard_schema, environment)
+    def __init__(self, settings: SnowplowSinkSettings, emitter: SnowplowEmitter | None = None) -> None:
         tracker_module = load_snowplow_tracker()
         self._sdj = tracker_module.SelfDescribingJson
         self._structured_event = tracker_module.StructuredEvent
         self._collector = _PayloadCollector()
         self._tracker = tracker_module.Tracker(
-            namespace=namespace,
+            namespace=settings.namespace,
             emitters=self._collector,
             subject=tracker_module.Subject().set_platform("srv"),
-            app_id=app_id,
-            encode_base64=encode_base64,
+            app_id=settings.app_id,
+            encode_base64=settings.encode_base64,
         )
+        if emitter is None:
+            emitter = SnowplowEmitter(
+                settings.endpoint, batch_size=settings.batch_size, timeout_millis=settings.timeout_millis
+            )
         self._emitter = emitter
-        self._standard_schema = standard_schema
-        self._environment = environment
-        if isinstance(pseudonymization_secret, str):
-            pseudonymization_secret = pseudonymization_secret.encode("utf-8")
-        self._keyed = hmac.new(pseudonymization_secret, digestmod=hashlib.sha256) if pseudonymization_secret else None
+        self._standard_schema = settings.standard_schema
+        self._environment = settings.environment
+        secret = settings.pseudonymization_secret
+        if isinstance(secret, str):
+            secret = secret.encode("utf-8")
+        self._keyed = hmac.new(secret, digestmod=hashlib.sha256) if secret else None
         if self._keyed is None:
             _log.warning(NO_SECRET_WARNING)
         self._version = _package_version()
@@ -217,9 +211,11 @@ class SnowplowSink:
             true_timestamp=event.timestamp_ns // 1_000_000,
         )
 
-    def send(self, payloads: list[Payload], progress: Callable[[SendResult], None] | None = None) -> SendResult:
+    def send(
+        self, payloads: list[Payload], deadline: float | None = None, result: SendResult | None = None
+    ) -> SendResult:
         """Deliver built payloads; see :meth:`SnowplowEmitter.send`."""
-        return self._emitter.send(payloads, progress)
+        return self._emitter.send(payloads, deadline, result)
 
     def close(self) -> None:
         self._emitter.close()
@@ -247,7 +243,12 @@ class SnowplowSinkSettings:
         collector_url(self.endpoint)
         if self.batch_size <= 0:
             raise ConfigurationError("snowplow_batch_size must be positive")
-        _check_context_options(self.standard_schema, self.environment)
+        try:
+            SchemaKey.parse(self.standard_schema)
+        except ValueError as exc:
+            raise ConfigurationError(f"snowplow_standard_schema: {exc}") from None
+        if not self.environment:
+            raise ConfigurationError("snowplow_environment must not be empty (the schema requires it)")
 
     @property
     def url(self) -> str:
@@ -256,25 +257,7 @@ class SnowplowSinkSettings:
 
     def build(self) -> SnowplowSink:
         """The sink and its emitter (imports snowplow-tracker and requests)."""
-        emitter = SnowplowEmitter(self.endpoint, batch_size=self.batch_size, timeout_millis=self.timeout_millis)
-        return SnowplowSink(
-            emitter,
-            app_id=self.app_id,
-            namespace=self.namespace,
-            environment=self.environment,
-            standard_schema=self.standard_schema,
-            pseudonymization_secret=self.pseudonymization_secret,
-            encode_base64=self.encode_base64,
-        )
-
-
-def _check_context_options(standard_schema: str, environment: str) -> None:
-    try:
-        SchemaKey.parse(standard_schema)
-    except ValueError as exc:
-        raise ConfigurationError(f"snowplow_standard_schema: {exc}") from None
-    if not environment:
-        raise ConfigurationError("snowplow_environment must not be empty (the schema requires it)")
+        return SnowplowSink(self)
 
 
 def _now_iso() -> str:

@@ -4,12 +4,13 @@ snowplow-tracker's own emitters do not fit a bounded, non-blocking pipeline: ``E
 retries from timer threads without end (``flush()`` does nothing while a retry is pending,
 then sends the whole buffer in one request), and ``AsyncEmitter`` hands batches to an
 unbounded queue. So the tracker builds the payloads and this emitter only sends them, in the
-tracker's wire format (``payload_data`` envelope, ``stm`` added at send time), and reports
+tracker's wire format (``payload_data`` envelope, ``stm`` added at send time), and adds up
 what happened to each batch. Retrying is the caller's decision, from the outcome:
 
 * 2xx: delivered;
 * 413 (too large): the batch is split in two and each half sent again;
-* 408, 429, 5xx and network errors: transient; sending stops and the rest is returned unsent;
+* 408, 429, 5xx and network errors (any exception while sending): transient; sending stops and
+  the rest is left unsent;
 * any other 4xx: the collector refused the batch, and sending it again cannot help.
 
 snowplow-tracker and ``requests`` (its dependency) are imported on first use.
@@ -18,13 +19,12 @@ snowplow-tracker and ``requests`` (its dependency) are imported on first use.
 from __future__ import annotations
 
 import json
-import os
-import weakref
+import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from .._forks import renew_in_forked_child
 from ..errors import ConfigurationError
 from ..iglu import PAYLOAD_DATA_SCHEMA
 from ._snowplow_tracker import load_snowplow_tracker
@@ -53,18 +53,18 @@ def collector_url(endpoint: str) -> str:
 
 @dataclass(slots=True)
 class SendResult:
-    """What :meth:`SnowplowEmitter.send` did with a list of payloads."""
+    """What :meth:`SnowplowEmitter.send` did, added up over the calls it was given to."""
 
     delivered: int = 0
     requests: int = 0
-    #: (HTTP status, events) of each batch the collector refused for good.
-    rejected: list[tuple[int, int]] = field(default_factory=list)
-    #: Payloads not delivered because of a transient failure, in order; empty when all went out.
+    #: Events the collector refused for good, and the HTTP status of the first refusal.
+    rejected: int = 0
+    first_rejected_status: int | None = None
+    #: Transient failures (each one ends a call of ``send``), and the status or exception of the last one.
+    transient_failures: int = 0
+    last_error: str | None = None
+    #: The payloads the last call left unsent, in order.
     unsent: list[Payload] = field(default_factory=list)
-    #: How many leading payloads are done with (delivered or refused for good): all but ``unsent``.
-    done: int = 0
-    #: Why sending stopped (status or exception), when ``unsent`` is not empty.
-    error: str | None = None
 
 
 class SnowplowEmitter:
@@ -83,40 +83,38 @@ class SnowplowEmitter:
         tracker_module = load_snowplow_tracker()  # first: it brings requests, and tames its logging
         import requests
 
-        self._request_error: type[Exception] = requests.RequestException
         self._attach_sent_timestamp = tracker_module.Emitter.attach_sent_timestamp
         # Proxy settings from the environment are read once here, not on every request
         # (requests would walk os.environ per POST: a third of the sending CPU in a profile).
         self._proxies = requests.utils.get_environ_proxies(self.url)
-        self._new_session: Any = requests.Session
-        self._session: Any = self._make_session()
-        ref = weakref.ref(self)
+        self._requests: Any = requests
+        self._new_session()
+        renew_in_forked_child(self, SnowplowEmitter._new_session)
 
-        def new_session_in_child() -> None:
-            # A forked child must not write into the parent's keep-alive connections.
-            emitter = ref()
-            if emitter is not None:
-                emitter._session = emitter._make_session()
+    def _new_session(self) -> None:
+        """Open a keep-alive session: when created, and in a forked copy (not to write into the parent's)."""
+        self._session: Any = self._requests.Session()
+        self._session.trust_env = False
+        self._session.proxies.update(self._proxies)
 
-        os.register_at_fork(after_in_child=new_session_in_child)
+    def send(
+        self, payloads: list[Payload], deadline: float | None = None, result: SendResult | None = None
+    ) -> SendResult:
+        """Send ``payloads`` in order, adding what happened to ``result`` (a new one by default).
 
-    def _make_session(self) -> Any:
-        session = self._new_session()
-        session.trust_env = False
-        session.proxies.update(self._proxies)
-        return session
-
-    def send(self, payloads: list[Payload], progress: Callable[[SendResult], None] | None = None) -> SendResult:
-        """Send ``payloads`` in order; stop at the first transient failure (see the module docstring).
-
-        Requests go out one at a time and in order, so what is done at any moment is a prefix of
-        ``payloads``: after each request that settles a batch (delivered or refused for good),
-        ``progress`` is called with the result so far (its ``done`` is the length of that prefix).
+        The call stops at the first transient failure, or before a request other than its first
+        once ``deadline`` (a ``time.monotonic()`` value) has passed; ``result.unsent`` then holds
+        the payloads not sent.
         """
-        result = SendResult()
+        result = SendResult() if result is None else result
+        result.unsent = []
         size = self.batch_size
         pending = deque(payloads[i : i + size] for i in range(0, len(payloads), size))
+        first = result.requests
         while pending:
+            if deadline is not None and result.requests > first and time.monotonic() >= deadline:
+                result.unsent = [payload for part in pending for payload in part]
+                break
             batch = pending.popleft()
             status, error = self._post(batch)
             result.requests += 1
@@ -125,16 +123,14 @@ class SnowplowEmitter:
             elif status == 413 and len(batch) > 1:
                 half = len(batch) // 2
                 pending.extendleft((batch[half:], batch[:half]))
-                continue
             elif status < 0 or status >= 500 or status in _TRANSIENT_4XX:
+                result.transient_failures += 1
+                result.last_error = error or f"HTTP {status}"
                 result.unsent = [payload for part in (batch, *pending) for payload in part]
-                result.error = error or f"HTTP {status}"
                 break
             else:
-                result.rejected.append((status, len(batch)))
-            result.done += len(batch)
-            if progress is not None:
-                progress(result)
+                result.rejected += len(batch)
+                result.first_rejected_status = result.first_rejected_status or status
         return result
 
     def _post(self, batch: list[Payload]) -> tuple[int, str | None]:
@@ -144,7 +140,7 @@ class SnowplowEmitter:
         try:
             response = self._session.post(self.url, data=body, headers=_HEADERS, timeout=self._timeout_s)
             response.content  # noqa: B018 - read the body so the connection goes back to the pool
-        except self._request_error as exc:
+        except Exception as exc:  # requests' errors, and any other: the request may be sent again
             return -1, repr(exc)
         return int(response.status_code), None
 
