@@ -28,6 +28,7 @@ from .errors import ConfigurationError, MissingExtraError
 from .exporters import (
     AnalyticsLogRecordProcessor,
     ExportLosses,
+    FanOutExporter,
     JsonLinesExporter,
     RedisCounterExporter,
     SnowplowExporter,
@@ -93,19 +94,16 @@ class Runtime:
         if _snowplow_wanted(settings):
             self.snowplow_exporter = _snowplow_exporter(settings, self.losses)
             exporters.append(("snowplow", self.snowplow_exporter))
-        if len(exporters) > 1:
-            # One queue for the caller; a dispatcher thread feeds each exporter's own queue.
-            self._fan_out: AnalyticsLogRecordProcessor | None = self._processor("dispatch", None)
+        for name, exporter in exporters:
+            self.processors[name] = self._processor(name, exporter)
+        self._fan_out: AnalyticsLogRecordProcessor | None = None
+        if len(self.processors) > 1:
+            # One queue for the caller; its thread feeds each exporter's own queue.
+            self._fan_out = self._processor("dispatch", FanOutExporter(list(self.processors.values())))
             self.logger_provider.add_log_record_processor(self._fan_out)
         else:
-            self._fan_out = None
-        for name, exporter in exporters:
-            processor = self._processor(name, exporter)
-            if self._fan_out is not None:
-                self._fan_out.add_follower(processor)
-            else:
+            for processor in self.processors.values():
                 self.logger_provider.add_log_record_processor(processor)
-            self.processors[name] = processor
         logger = self.logger_provider.get_logger(INSTRUMENTATION_SCOPE)
         self.recorder = EventRecorder(logger, self.meter)
         self.tracker = Tracker(self.registry, self.recorder, self.meter, strict=settings.strict, clock=settings.clock)

@@ -2,7 +2,7 @@
 
 from ._jsonl import JSON_LINE_TIME, JsonLinesExporter, json_line
 from ._losses import ExportLosses
-from ._processor import AnalyticsLogRecordProcessor, batch_scope
+from ._processor import AnalyticsLogRecordProcessor, FanOutExporter, batch_scope
 from ._redis import RedisCounterExporter, decode_records
 from ._snowplow import SnowplowExporter
 from ._snowplow_child import event_id
@@ -11,6 +11,7 @@ __all__ = [
     "JSON_LINE_TIME",
     "AnalyticsLogRecordProcessor",
     "ExportLosses",
+    "FanOutExporter",
     "JsonLinesExporter",
     "RedisCounterExporter",
     "SnowplowExporter",

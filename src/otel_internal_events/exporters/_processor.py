@@ -12,8 +12,8 @@ lose counts silently, so this processor:
   batch in ``internal_events.export.failed{reason=retries_exhausted}`` (an exporter that
   settles every record itself, as the Snowplow one, returns ``SUCCESS`` and is never retried);
 * keeps the records of a :meth:`batch_scope` together, so they go out in one export;
-* as a dispatcher (no exporter), hands what it takes to the exporters' processors, so that a
-  caller queues each record once however many exporters there are;
+* with a :class:`FanOutExporter`, hands what it takes to the exporters' own processors, so that
+  a caller queues each record once however many exporters there are;
 * re-creates its lock, queue and thread in a forked child.
 """
 
@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context, attach, detach, set_value
@@ -37,7 +37,7 @@ from .._threads import new_thread
 from .._warn_once import WarnOnce
 from ._losses import ExportLosses
 
-__all__ = ["AnalyticsLogRecordProcessor", "batch_scope"]
+__all__ = ["AnalyticsLogRecordProcessor", "FanOutExporter", "batch_scope"]
 
 _log = logging.getLogger("otel_internal_events.export")
 _once = WarnOnce(_log)
@@ -87,7 +87,7 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
 
     def __init__(
         self,
-        exporter: LogRecordExporter | None,
+        exporter: LogRecordExporter,
         losses: ExportLosses,
         *,
         name: str,
@@ -104,7 +104,6 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
         self._retry_s = retry_timeout_millis / 1000
         self._losses = losses
         self._shutdown = False
-        self._followers: list[AnalyticsLogRecordProcessor] = []
         self._exported = 0
         #: Records lost (dropped or failed for good) when the last flush returned.
         self._lost_at_flush = 0
@@ -128,16 +127,6 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
         self._worker = new_thread(self._run, f"otel-internal-events-{self._name}")
         if not self._shutdown:
             self._worker.start()
-
-    def add_follower(self, follower: AnalyticsLogRecordProcessor) -> None:
-        """Hand every batch this processor takes to ``follower``, from the worker thread.
-
-        A processor without an exporter is a dispatcher: the caller queues each record once,
-        whatever the number of exporters, and the dispatcher's worker fills the exporters'
-        queues (their drops, retries and failures are their own, so a slow or failing exporter
-        holds up no other).
-        """
-        self._followers.append(follower)
 
     @property
     def queued(self) -> int:
@@ -245,18 +234,14 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
                     if self._shutdown:
                         return
                     continue
-            for follower in self._followers:
-                follower.enqueue_unit(batch)
             try:
-                if self._exporter is not None:
-                    self._export(batch)
+                self._export(batch)
             finally:
                 with self._cond:
                     self._inflight = 0
                     self._cond.notify_all()
 
     def _export(self, batch: list[Any]) -> None:
-        assert self._exporter is not None
         started = time.monotonic()
         deadline = started + self._retry_s
         backoff = 0.05
@@ -363,5 +348,28 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
             self._size = self._units = 0
         if left:
             self._drop(left, "shutdown")
-        if self._exporter is not None:
-            self._exporter.shutdown()  # type: ignore[no-untyped-call]
+        self._exporter.shutdown()  # type: ignore[no-untyped-call]
+
+
+class FanOutExporter(LogRecordExporter):
+    """Hands every batch to the queues of ``processors``, one per exporter.
+
+    Behind a processor of its own, it lets a caller queue each record once whatever the number
+    of exporters; each exporter's drops, retries and failures are then its own processor's, so a
+    slow or failing exporter holds up no other.
+    """
+
+    def __init__(self, processors: Sequence[AnalyticsLogRecordProcessor]) -> None:
+        self._processors = tuple(processors)
+
+    def export(self, batch: Sequence[Any]) -> LogRecordExportResult:
+        records = list(batch)
+        for processor in self._processors:
+            processor.enqueue_unit(records)
+        return LogRecordExportResult.SUCCESS
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return True  # what was handed on is the processors' to flush
+
+    def shutdown(self) -> None:
+        """Nothing to stop: the processors are shut down by their owner, after this one."""
