@@ -62,7 +62,7 @@ def configure(
     meter_provider: MeterProvider | None = None,
     **overrides: Any,
 ) -> Runtime:
-    """Build the pipeline from ``settings`` (or the environment plus ``overrides``) and make it current.
+    """Build the runtime from ``settings`` (or the environment plus ``overrides``) and make it current.
 
     A previous configuration is flushed and shut down first. Raises typed errors
     (:class:`~otel_internal_events.errors.DefinitionsInvalidError`, :class:`ConfigurationError`).

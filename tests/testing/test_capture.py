@@ -58,7 +58,7 @@ def test_it(internal_events):
     result.assert_outcomes(passed=1)
 
 
-def test_the_fixture_sets_up_a_strict_pipeline_with_the_tests_own_prefix(project: InnerProject) -> None:
+def test_the_fixture_sets_up_a_strict_runtime_with_the_tests_own_prefix(project: InnerProject) -> None:
     result = project.run(
         HEADER
         + """

@@ -122,7 +122,7 @@ def test_wrong_end():
     )
 
 
-def test_changes_needs_no_pipeline(project: InnerProject) -> None:
+def test_changes_needs_no_runtime(project: InnerProject) -> None:
     result = project.run(
         """
 import otel_internal_events as oie

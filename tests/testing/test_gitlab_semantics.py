@@ -292,7 +292,7 @@ UNIQUE_WEEKLY = "redis_hll_counters.count_distinct_user_id_from_open_web_ide_wee
 
 
 @pytest.fixture(autouse=True)
-def pipeline_with_a_clock():
+def runtime_with_a_clock():
     runtime = oie.configure(
         definitions=("defs",),
         strict=True,

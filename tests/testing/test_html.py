@@ -204,7 +204,7 @@ def test_not_html():
     result.assert_outcomes(passed=5)
 
 
-def test_html_checks_start_no_pipeline(project: InnerProject) -> None:
+def test_html_checks_start_no_runtime(project: InnerProject) -> None:
     result = project.run(
         HEADER
         + """

@@ -98,7 +98,7 @@ def test_a_rejected_event_fails_the_test(project: InnerProject) -> None:
     )
 
 
-def test_the_pipeline_is_shut_down_after_a_test_that_used_it(project: InnerProject) -> None:
+def test_the_runtime_is_shut_down_after_a_test_that_used_it(project: InnerProject) -> None:
     result = project.run(
         """
         import otel_internal_events as oie
@@ -117,7 +117,7 @@ def test_the_pipeline_is_shut_down_after_a_test_that_used_it(project: InnerProje
     result.assert_outcomes(passed=2)
 
 
-def test_a_pipeline_the_test_body_configured_is_shut_down_after_it(project: InnerProject) -> None:
+def test_a_runtime_the_test_body_configured_is_shut_down_after_it(project: InnerProject) -> None:
     result = project.run(
         """
         import otel_internal_events as oie
@@ -149,7 +149,7 @@ def test_a_failed_configuration_from_the_environment_is_forgotten_after_the_test
     result.assert_outcomes(passed=2)
 
 
-def test_a_pipeline_a_fixture_configured_is_used_as_is_and_left_to_it(project: InnerProject) -> None:
+def test_a_runtime_a_fixture_configured_is_used_as_is_and_left_to_it(project: InnerProject) -> None:
     result = project.run(
         """
         import pytest
@@ -159,25 +159,25 @@ def test_a_pipeline_a_fixture_configured_is_used_as_is_and_left_to_it(project: I
         from otel_internal_events.testing import increment_usage_metrics, trigger_internal_events
 
         @pytest.fixture(scope="module")
-        def pipeline():
+        def mine():
             runtime = oie.configure(definitions="defs", key_prefix="mine:", strict=False)
             yield runtime
             oie.shutdown()
 
-        def test_first(pipeline):
+        def test_first(mine):
             with trigger_internal_events("open_web_ide") & increment_usage_metrics("counts.count_total_open_web_ide"):
                 open_web_ide()
-            assert oie.configured() is pipeline
+            assert oie.configured() is mine
 
-        def test_second(pipeline):
-            assert oie.configured() is pipeline
-            assert pipeline.settings.key_prefix == "mine:" and not pipeline.tracker.strict
+        def test_second(mine):
+            assert oie.configured() is mine
+            assert mine.settings.key_prefix == "mine:" and not mine.tracker.strict
         """
     )
     result.assert_outcomes(passed=2)
 
 
-def test_tracking_before_the_first_matcher_without_a_pipeline_fails_loudly(project: InnerProject) -> None:
+def test_tracking_before_the_first_matcher_without_a_runtime_fails_loudly(project: InnerProject) -> None:
     result = project.run(
         """
         from app import open_web_ide
@@ -191,11 +191,11 @@ def test_tracking_before_the_first_matcher_without_a_pipeline_fails_loudly(proje
     )
     assert_fails_with(
         result,
-        "RuntimeError: this test tracked internal events before its first matcher, and the pipeline that "
+        "RuntimeError: this test tracked internal events before its first matcher, and the runtime that "
         "configured itself from the environment for them failed, so they were lost: 1 problem in definitions:",
         "definitions: definition folder not found",
-        "Request the 'internal_events' fixture to set up the test pipeline before the test runs "
-        "(or configure the pipeline in a fixture).",
+        "Request the 'internal_events' fixture to set up the test runtime before the test runs "
+        "(or configure the runtime in a fixture).",
     )
 
 
@@ -243,7 +243,7 @@ def test_an_unknown_name_is_checked_against_the_ini_definitions(project: InnerPr
     assert_fails_with(result, "UnknownEventError: event 'view_page': unknown event")
 
 
-def test_outside_pytest_the_matchers_use_the_current_pipeline(pytester: pytest.Pytester, redis_url: str) -> None:
+def test_outside_pytest_the_matchers_use_the_current_runtime(pytester: pytest.Pytester, redis_url: str) -> None:
     project = InnerProject(pytester)
     script = project.path / "script.py"
     script.write_text(

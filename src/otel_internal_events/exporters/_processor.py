@@ -304,7 +304,7 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
                 self._name,
                 count,
                 retried_s,
-                " (stopping: the pipeline is shutting down)" if self._shutdown_now.is_set() else "",
+                " (stopping: the runtime is shutting down)" if self._shutdown_now.is_set() else "",
             )
 
     def lost_since_flush(self) -> int:

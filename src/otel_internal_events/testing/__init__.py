@@ -12,7 +12,7 @@ The matchers re-create GitLab's RSpec ones (``trigger_internal_events``,
             ide.open(user, project)
 
 Under pytest (the plugin is registered when the package is installed) nothing else is needed:
-the first matcher of a test configures a strict pipeline whose Redis keys are the test's own,
+the first matcher of a test configures a strict runtime whose Redis keys are the test's own,
 and the test's end shuts it down and deletes them. Tests that use no matcher configure nothing.
 The ``internal_events`` fixture sets the same up before the test runs and gives the events
 tracked and metric values. See ``docs/testing.md``.

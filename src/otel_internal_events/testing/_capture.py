@@ -17,7 +17,7 @@ __all__ = ["InternalEventsCapture", "capture_internal_events"]
 class InternalEventsCapture:
     """The internal events of the running test: what it tracked, and metric values.
 
-    The ``internal_events`` fixture returns one, with the pipeline set up before the test
+    The ``internal_events`` fixture returns one, with the runtime set up before the test
     runs (strict, Redis counters under a key prefix of the test's own).
     """
 
@@ -31,7 +31,7 @@ class InternalEventsCapture:
 
     @property
     def runtime(self) -> oie.Runtime:
-        """The pipeline the events go through (its ``settings``, ``registry``, ``redis``)."""
+        """The runtime the events go through (its ``settings``, ``registry``, ``redis``)."""
         return self._session.runtime()
 
     def clear(self) -> None:

@@ -247,7 +247,7 @@ class TriggerInternalEvents(Expectation):
 class _Listening(SessionRun):
     def __init__(self, session: Session) -> None:
         __tracebackhide__ = True
-        session.runtime()  # configure (or adopt) the pipeline before the code runs
+        session.runtime()  # configure (or adopt) the runtime before the code runs
         super().__init__(session)
         self.session = session
         self.events = session.listen()

@@ -1,9 +1,9 @@
 """The pytest plugin, registered through the ``pytest11`` entry point.
 
 It opens a scope around each test and closes it after the test's fixtures are torn down;
-the matchers create the test's pipeline lazily inside that scope, so a test that uses none
+the matchers create the test's runtime lazily inside that scope, so a test that uses none
 configures nothing (it costs two reads of the process-wide state). The ``internal_events``
-fixture creates the pipeline before the test runs.
+fixture creates the runtime before the test runs.
 """
 
 from __future__ import annotations
@@ -93,11 +93,11 @@ def internal_events() -> InternalEventsCapture:
     """The test's internal events, set up before it runs (see :class:`InternalEventsCapture`).
 
     Use it when the code tracks events before the first matcher, to read ``.events`` or
-    ``.metric_value(key_path)``, or to set up the pipeline in a fixture of your own.
+    ``.metric_value(key_path)``, or to set up the runtime in a fixture of your own.
     """
     from ._capture import InternalEventsCapture
     from ._session import active_session
 
     capture = InternalEventsCapture(active_session())
-    capture.runtime  # noqa: B018 - configures the pipeline now
+    capture.runtime  # noqa: B018 - configures the runtime now
     return capture

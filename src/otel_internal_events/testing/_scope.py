@@ -1,9 +1,9 @@
-"""Test scopes: which test is running, and what the pipeline was when its fixtures were set up.
+"""Test scopes: which test is running, and what the runtime was when its fixtures were set up.
 
 The bottom of the testing package: the plugin opens a scope around every test, and the
 test's session (:mod:`._session`, created by the first matcher) attaches itself to it. This
 module knows sessions only as something to close, so that it imports nothing of the package.
-The pipeline's state is read through the public functions of :mod:`otel_internal_events`.
+The runtime's state is read through the public functions of :mod:`otel_internal_events`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class Scope:
     """One running test, and the session attached to it once a matcher needs one.
 
     ``described_class`` is what the test's ``described_class`` marker names (or None).
-    ``runtime`` and ``disabled_reason`` are the pipeline's state once the test's fixtures are
+    ``runtime`` and ``disabled_reason`` are the runtime's state once the test's fixtures are
     set up: what differs at the end was done by the test body, and is reset.
     """
 
@@ -50,7 +50,7 @@ class Scope:
         self.mark()
 
     def mark(self) -> None:
-        """Take the pipeline's state as the one the test starts from."""
+        """Take the runtime's state as the one the test starts from."""
         self.runtime = oie.configured()
         self.disabled_reason = oie.disabled_reason()
 
@@ -82,7 +82,7 @@ def begin_test(
 
 
 def begin_call(owner: object) -> None:
-    """The fixtures of ``owner`` are set up: what the pipeline is now is theirs."""
+    """The fixtures of ``owner`` are set up: what the runtime is now is theirs."""
     if _scopes and _scopes[-1].owner is owner:
         _scopes[-1].mark()
 

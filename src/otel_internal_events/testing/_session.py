@@ -1,14 +1,14 @@
-"""Per-test state behind the matchers: the pipeline they watch, the events it records, clean-up.
+"""Per-test state behind the matchers: the runtime they watch, the events it records, clean-up.
 
 The pytest plugin opens a :class:`~._scope.Scope` around each test (nothing is configured).
-The first matcher or fixture that needs the pipeline creates the test's :class:`Session` and
+The first matcher or fixture that needs the runtime creates the test's :class:`Session` and
 attaches it to the scope; it configures one (strict, Redis counters under a key prefix of the
 test's own) unless the test or its fixtures configured their own, and captures every tracked
-event synchronously. When the test ends the scope closes the session: the pipeline it
-configured is shut down and its keys are deleted; a pipeline the test body configured (or that
+event synchronously. When the test ends the scope closes the session: the runtime it
+configured is shut down and its keys are deleted; a runtime the test body configured (or that
 configured itself from the environment when the test tracked an event) is shut down too.
-Pipelines that fixtures set up are theirs to shut down. Outside a pytest test the matchers use
-the current pipeline. The pipeline is reached through :mod:`otel_internal_events`'s public
+Runtimes that fixtures set up are theirs to shut down. Outside a pytest test the matchers use
+the current runtime. The runtime is reached through :mod:`otel_internal_events`'s public
 functions only.
 """
 
@@ -81,9 +81,9 @@ def _capture(runtime: oie.Runtime) -> None:
 
 
 class Session:
-    """The events and the pipeline of one test (or, outside pytest, of the process).
+    """The events and the runtime of one test (or, outside pytest, of the process).
 
-    ``owning``: configure a pipeline when none is current, and reset it at :meth:`close`.
+    ``owning``: configure a runtime when none is current, and reset it at :meth:`close`.
     ``definitions``: folders to use when the environment does not name any.
     """
 
@@ -105,10 +105,10 @@ class Session:
         self._owned: list[oie.Runtime] = []
         self.open_runs = 0
 
-    # -- the pipeline ---------------------------------------------------------------------
+    # -- the runtime ---------------------------------------------------------------------
 
     def settings(self) -> Settings:
-        """The settings a pipeline of this session is configured with (computed once)."""
+        """The settings a runtime of this session is configured with (computed once)."""
         if self._settings is None:
             overrides: dict[str, Any] = {}
             if ENV_PREFIX + "DEFINITIONS" not in os.environ and self._definitions is not None:
@@ -122,7 +122,7 @@ class Session:
         return self._settings
 
     def registry(self) -> DefinitionRegistry:
-        """The definitions matchers are checked against; loading them starts no pipeline."""
+        """The definitions matchers are checked against; loading them starts no runtime."""
         runtime = oie.configured()
         if runtime is not None:
             return runtime.registry
@@ -133,7 +133,7 @@ class Session:
         return self._registry
 
     def runtime(self) -> oie.Runtime:
-        """The current pipeline, capturing; configured by this session if there is none."""
+        """The current runtime, capturing; configured by this session if there is none."""
         __tracebackhide__ = True
         runtime = oie.configured()
         if runtime is None:
@@ -153,10 +153,10 @@ class Session:
         reason = oie.disabled_reason()
         if reason is not None and self._scope is not None and self._scope.disabled_reason is None:
             raise RuntimeError(
-                "this test tracked internal events before its first matcher, and the pipeline that "
+                "this test tracked internal events before its first matcher, and the runtime that "
                 "configured itself from the environment for them failed, so they were lost: "
-                f"{reason}\nRequest the 'internal_events' fixture to set up the test pipeline "
-                "before the test runs (or configure the pipeline in a fixture)."
+                f"{reason}\nRequest the 'internal_events' fixture to set up the test runtime "
+                "before the test runs (or configure the runtime in a fixture)."
             )
 
     def metric_values(self, key_paths: Iterable[str]) -> dict[str, MetricValue]:
@@ -165,7 +165,7 @@ class Session:
         runtime = self.runtime()
         if "redis" not in runtime.settings.exporters:
             raise RuntimeError(
-                "the current internal events pipeline writes no Redis counters "
+                "the current internal events runtime writes no Redis counters "
                 f"(exporters={','.join(runtime.settings.exporters)}): metric values cannot change"
             )
         _flush(runtime)
