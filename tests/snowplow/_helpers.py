@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import os
 import threading
 import time
 import urllib.request
@@ -12,9 +13,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+from otel_internal_events.exporters import AnalyticsLogRecordProcessor, ExportLosses, SnowplowExporter
 from otel_internal_events.service import SnowplowMicroServer
+from otel_internal_events.sinks import SnowplowSinkSettings
+from otel_internal_events.wire import encode
 
 SECRET = "test-pseudonymization-secret"
 SHIPPED_DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
@@ -148,3 +156,121 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.01)
     return condition()
+
+
+#: A record's time in the hand-made log records (2025-11-25).
+TIMESTAMP = 1_764_072_000_000_000_000
+
+
+def log_record(event: str, user: int, timestamp: int | None = TIMESTAMP, send_snowplow: bool = True) -> Any:
+    """A log record (as an exporter receives it) as the recorder writes it; without a timestamp
+    it cannot be built."""
+    record = SimpleNamespace(
+        event_name=event,
+        timestamp=timestamp,
+        observed_timestamp=None,
+        trace_id=None,
+        attributes=encode(event, user_id=user, send_snowplow=send_snowplow),
+    )
+    return SimpleNamespace(log_record=record)
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, exited but not yet reaped, does not count)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+class ScriptedSnowplow:
+    """A Snowplow exporter (requests of two events) behind its processor, sending to a scripted
+    collector; :meth:`begin` gives a test a fresh script, and the counts below start there."""
+
+    def __init__(self, request_timeout_millis: int, retry_timeout_millis: int) -> None:
+        self.collector = ScriptedCollector([200])
+        self.reader = InMemoryMetricReader()
+        self.meter_provider = MeterProvider(metric_readers=[self.reader])
+        losses = ExportLosses(self.meter_provider.get_meter("test"))
+        settings = SnowplowSinkSettings(
+            self.collector.url, batch_size=2, timeout_millis=request_timeout_millis, pseudonymization_secret=SECRET
+        )
+        self.exporter = SnowplowExporter(
+            settings, losses, timeout_millis=request_timeout_millis, retry_timeout_millis=retry_timeout_millis
+        )
+        self.processor = AnalyticsLogRecordProcessor(self.exporter, losses, name="snowplow", schedule_delay_millis=5)
+        self._failed_before: dict[str, int] = {}
+        self._stats_before: dict[str, int] = {}
+
+    def begin(self, statuses: list[int], hold: threading.Event | None = None, hold_from: int = 0) -> ScriptedCollector:
+        self.processor.force_flush(10_000)  # also: the next flush says whether this test lost records
+        collector = self.collector
+        if collector.hold is not None:
+            collector.hold.set()  # let go of what an earlier test held
+        with collector.lock:
+            collector.statuses, collector.hold, collector.hold_from = statuses, hold, hold_from
+            collector.requests = collector.events = 0
+            collector.batches.clear()
+        collector.received.clear()
+        collector.holding.clear()
+        self._failed_before, self._stats_before = self._failed(), self.exporter.stats
+        return collector
+
+    def send(self, records: list[Any]) -> bool:
+        """Queue ``records`` as one batch and flush: True when none was lost."""
+        self.processor.enqueue_unit(records)
+        return self.processor.force_flush(10_000)
+
+    def failed(self) -> dict[str, int]:
+        """The Snowplow records failed since the test began, by reason."""
+        before = self._failed_before
+        return {
+            reason: count - before.get(reason, 0)
+            for reason, count in self._failed().items()
+            if count != before.get(reason, 0)
+        }
+
+    def stats(self) -> dict[str, int]:
+        """The exporter's stats since the test began."""
+        return {key: value - self._stats_before[key] for key, value in self.exporter.stats.items()}
+
+    def accepted_ids(self) -> list[str]:
+        """The event ids of the requests the collector accepted (2xx), in order."""
+        statuses = self.collector.statuses
+        return [
+            event_id
+            for number, ids in enumerate(self.collector.event_ids())
+            if 200 <= statuses[min(number, len(statuses) - 1)] < 300
+            for event_id in ids
+        ]
+
+    def assert_each_counted_once(self, records: int) -> None:
+        """Each event the collector accepted is counted delivered once, and every other record failed."""
+        accepted = set(self.accepted_ids())
+        assert self.stats()["delivered"] == len(accepted)
+        assert len(accepted) + sum(self.failed().values()) == records
+
+    def _failed(self) -> dict[str, int]:
+        data = self.reader.get_metrics_data()
+        return {
+            str(point.attributes["reason"]): int(point.value)
+            for resource_metrics in (data.resource_metrics if data else ())
+            for scope_metrics in resource_metrics.scope_metrics
+            for metric in scope_metrics.metrics
+            if metric.name == "internal_events.export.failed"
+            for point in metric.data.data_points
+            if point.attributes["exporter"] == "snowplow"
+        }
+
+    def close(self) -> None:
+        self.collector.stop()
+        self.processor.shutdown(5_000)
+        self.meter_provider.shutdown()

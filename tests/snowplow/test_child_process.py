@@ -13,7 +13,6 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -22,12 +21,10 @@ from opentelemetry.sdk.metrics import MeterProvider
 import otel_internal_events as oie
 from otel_internal_events.exporters import ExportLosses, SnowplowExporter, event_id
 from otel_internal_events.sinks import SnowplowSinkSettings
-from otel_internal_events.wire import encode
 
-from ._helpers import SECRET, Micro, ScriptedCollector, wait_until
+from ._helpers import SECRET, Micro, ScriptedCollector, alive, log_record, wait_until
 
 EVENT = "create_merge_request"
-TIMESTAMP = 1_764_072_000_000_000_000  # 2025-11-25
 DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX process handling")
@@ -37,38 +34,6 @@ def track(users: range) -> None:
     with oie.with_batched_redis_writes():
         for user in users:
             oie.track_internal_event(EVENT, user=user, project=3, namespace=30)
-
-
-def records(users: range) -> list[Any]:
-    """Log records as the recorder writes them."""
-    return [
-        SimpleNamespace(
-            log_record=SimpleNamespace(
-                event_name=EVENT,
-                timestamp=TIMESTAMP,
-                observed_timestamp=None,
-                trace_id=None,
-                attributes=encode(EVENT, user_id=user),
-            )
-        )
-        for user in users
-    ]
-
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie, exited but not yet reaped, does not count)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-    except OSError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def kill(pid: int | None) -> int:
@@ -247,3 +212,8 @@ def test_event_ids_are_version_4_uuids_given_by_the_batch_base_and_the_index() -
     assert event_id(base, 17) == ids[17]
     assert not set(ids) & {event_id(base ^ (1 << 100), index) for index in range(4096)}
     assert event_id((1 << 128) - 1, 1) == str(uuid.UUID(int=0, version=4))  # wraps, still a version 4 UUID
+
+
+def records(users: range) -> list[Any]:
+    """Log records as the recorder writes them."""
+    return [log_record(EVENT, user) for user in users]

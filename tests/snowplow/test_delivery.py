@@ -12,44 +12,22 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 import otel_internal_events as oie
-from otel_internal_events.exporters import ExportLosses, SnowplowExporter
-from otel_internal_events.sinks import SendResult, SnowplowEmitter, SnowplowSinkSettings
-from otel_internal_events.wire import encode
+from otel_internal_events.sinks import SendResult, SnowplowEmitter
 
-from ._helpers import SECRET, Micro, ScriptedCollector, start_micro
+from ._helpers import SECRET, Micro, ScriptedCollector, ScriptedSnowplow, log_record, start_micro
 
 EVENT = "create_merge_request"
-TIMESTAMP = 1_764_072_000_000_000_000  # 2025-11-25
 
 
 def track(users: range | list[int]) -> None:
     with oie.with_batched_redis_writes():  # one export batch, so the request count is exact
         for user in users:
             oie.track_internal_event(EVENT, user=user, project=3, namespace=30)
-
-
-def records(users: range, send_snowplow: bool = True) -> list[Any]:
-    """Log records as the recorder writes them."""
-    return [
-        SimpleNamespace(
-            log_record=SimpleNamespace(
-                event_name=EVENT,
-                timestamp=TIMESTAMP,
-                observed_timestamp=None,
-                trace_id=None,
-                attributes=encode(EVENT, user_id=user, send_snowplow=send_snowplow),
-            )
-        )
-        for user in users
-    ]
 
 
 def snowplow_failed(points: Callable[[str], Any]) -> dict[str, int]:
@@ -64,55 +42,12 @@ def without_send_time(payload: dict[str, str]) -> dict[str, str]:
     return {key: value for key, value in payload.items() if key != "stm"}
 
 
-class Scripted:
-    """The module's exporter (requests of two events, transient failures retried for 1 s) and
-    its collector, whose script :meth:`begin` sets; the counts below start there."""
-
-    def __init__(self) -> None:
-        self.collector = ScriptedCollector([200])
-        self.reader = InMemoryMetricReader()
-        self.meter_provider = MeterProvider(metric_readers=[self.reader])
-        settings = SnowplowSinkSettings(self.collector.url, batch_size=2, pseudonymization_secret=SECRET)
-        losses = ExportLosses(self.meter_provider.get_meter("test"))
-        self.exporter = SnowplowExporter(settings, losses, retry_timeout_millis=1_000)
-        self._stats_before = self.exporter.stats
-        self._failed_before: dict[str, int] = {}
-
-    def begin(self, statuses: list[int]) -> ScriptedCollector:
-        collector = self.collector
-        with collector.lock:
-            collector.statuses = statuses
-            collector.requests = collector.events = 0
-            collector.batches.clear()
-        self._stats_before, self._failed_before = self.exporter.stats, self._failed()
-        return collector
-
-    def stats(self) -> dict[str, int]:
-        return {key: value - self._stats_before[key] for key, value in self.exporter.stats.items()}
-
-    def failed(self) -> dict[str, int]:
-        before = self._failed_before
-        return {reason: n - before.get(reason, 0) for reason, n in self._failed().items() if n != before.get(reason, 0)}
-
-    def _failed(self) -> dict[str, int]:
-        data = self.reader.get_metrics_data()
-        return {
-            str(point.attributes["reason"]): int(point.value)
-            for resource_metrics in (data.resource_metrics if data else ())
-            for scope_metrics in resource_metrics.scope_metrics
-            for metric in scope_metrics.metrics
-            if metric.name == "internal_events.export.failed"
-            for point in metric.data.data_points
-        }
-
-
 @pytest.fixture(scope="module")
-def scripted() -> Iterator[Scripted]:
-    under_test = Scripted()
+def scripted() -> Iterator[ScriptedSnowplow]:
+    """The module's exporter: transient failures retried for 1 s."""
+    under_test = ScriptedSnowplow(request_timeout_millis=10_000, retry_timeout_millis=1_000)
     yield under_test
-    under_test.exporter.shutdown()
-    under_test.collector.stop()
-    under_test.meter_provider.shutdown()
+    under_test.close()
 
 
 @pytest.fixture
@@ -201,7 +136,7 @@ def test_a_4xx_answer_is_not_retried_and_is_counted_and_logged_once(
     assert "HTTP 400" in refused[0].getMessage()
 
 
-def test_5xx_answers_are_retried_until_delivered(scripted: Scripted) -> None:
+def test_5xx_answers_are_retried_until_delivered(scripted: ScriptedSnowplow) -> None:
     collector = scripted.begin([500, 503, 200])
 
     scripted.exporter.export(records(range(2)))
@@ -216,7 +151,7 @@ def test_5xx_answers_are_retried_until_delivered(scripted: Scripted) -> None:
     assert len({payload["eid"] for payload in first}) == 2
 
 
-def test_a_partial_success_is_not_sent_twice(scripted: Scripted) -> None:
+def test_a_partial_success_is_not_sent_twice(scripted: ScriptedSnowplow) -> None:
     collector = scripted.begin([200, 500, 200])  # second request of the export fails once
 
     scripted.exporter.export(records(range(4)))
@@ -230,7 +165,7 @@ def test_a_partial_success_is_not_sent_twice(scripted: Scripted) -> None:
 
 
 def test_a_retry_after_a_first_request_failed_sends_every_event_once_with_the_ids_of_the_first_try(
-    scripted: Scripted,
+    scripted: ScriptedSnowplow,
 ) -> None:
     collector = scripted.begin([503, 200])
 
@@ -244,7 +179,9 @@ def test_a_retry_after_a_first_request_failed_sends_every_event_once_with_the_id
     assert scripted.stats()["delivered"] == 10
 
 
-def test_giving_up_counts_only_the_events_not_delivered_and_none_not_meant_for_snowplow(scripted: Scripted) -> None:
+def test_giving_up_counts_only_the_events_not_delivered_and_none_not_meant_for_snowplow(
+    scripted: ScriptedSnowplow,
+) -> None:
     collector = scripted.begin([200, 503])  # the first request goes through, then never again
 
     scripted.exporter.export([*records(range(9, 10), send_snowplow=False), *records(range(5))])
@@ -373,3 +310,8 @@ def test_the_emitter_starts_no_request_but_the_first_once_the_deadline_has_passe
     assert (result.delivered, result.requests, result.transient_failures) == (2, 1, 0)
     assert result.unsent == payloads[2:]
     assert isinstance(result, SendResult)
+
+
+def records(users: range, send_snowplow: bool = True) -> list[Any]:
+    """Log records as the recorder writes them."""
+    return [log_record(EVENT, user, send_snowplow=send_snowplow) for user in users]
