@@ -42,6 +42,8 @@ if TYPE_CHECKING:
         track_internal_event,
         with_batched_redis_writes,
     )
+    from ._api_helpers import set_id_lookup, track_event
+    from ._decorators import tracks_internal_event
     from ._runtime import Runtime
     from ._state import (
         activate,
@@ -62,6 +64,9 @@ _LAZY = {
     "report": "._api",
     "track_internal_event": "._api",
     "with_batched_redis_writes": "._api",
+    "set_id_lookup": "._api_helpers",
+    "track_event": "._api_helpers",
+    "tracks_internal_event": "._decorators",
     "Runtime": "._runtime",
     "activate": "._state",
     "configure": "._state",
@@ -98,8 +103,11 @@ __all__ = [
     "metric_value",
     "report",
     "reset",
+    "set_id_lookup",
     "shutdown",
+    "track_event",
     "track_internal_event",
+    "tracks_internal_event",
     "with_batched_redis_writes",
 ]
 
