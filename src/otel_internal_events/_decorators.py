@@ -293,45 +293,49 @@ class _PathReaders:
         return isinstance(value, str) and value.split(".", 1)[0] in self.names
 
     def resolver(self, path: str) -> Resolver:
+        """One closure per path, its argument read inline (a call costs more than the read)."""
         root, *rest = path.split(".")
         attributes = tuple(rest)
         if root == RESULT:
-
-            def read(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> Any:
-                return result
-
-        else:
-            parameter = self.parameters[root]
-            index = (
-                sys.maxsize
-                if self.by_name_only or parameter.kind is inspect.Parameter.KEYWORD_ONLY
-                else list(self.parameters).index(root)
-            )
-            default = None if parameter.default is inspect.Parameter.empty else parameter.default
-
-            def read(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> Any:
-                return args[index] if index < len(args) else kwargs.get(root, default)
-
+            if not attributes:
+                return lambda args, kwargs, result: result
+            return lambda args, kwargs, result: _path(result, attributes)
+        parameter = self.parameters[root]
+        index = (
+            sys.maxsize
+            if self.by_name_only or parameter.kind is inspect.Parameter.KEYWORD_ONLY
+            else list(self.parameters).index(root)
+        )
+        default = None if parameter.default is inspect.Parameter.empty else parameter.default
         if not attributes:
-            return read
+            return lambda args, kwargs, result: args[index] if index < len(args) else kwargs.get(root, default)
         if len(attributes) == 1:
             (attribute,) = attributes
 
             def read_one(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> Any:
-                value = read(args, kwargs, result)
-                return None if value is None else _attribute(value, attribute)
+                value = args[index] if index < len(args) else kwargs.get(root, default)
+                if value is None:
+                    return None
+                try:
+                    return getattr(value, attribute)
+                except AttributeError:
+                    return _attribute(value, attribute)
 
             return read_one
 
         def read_path(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> Any:
-            value = read(args, kwargs, result)
-            for attribute in attributes:
-                if value is None:
-                    return None
-                value = _attribute(value, attribute)
-            return value
+            return _path(args[index] if index < len(args) else kwargs.get(root, default), attributes)
 
         return read_path
+
+
+def _path(value: Any, attributes: tuple[str, ...]) -> Any:
+    """Follow ``attributes`` from ``value``; ``None`` along the way gives ``None``."""
+    for attribute in attributes:
+        if value is None:
+            return None
+        value = _attribute(value, attribute)
+    return value
 
 
 def _attribute(value: Any, name: str) -> Any:
