@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from opentelemetry import trace
 
 from ._state import configured, get_runtime
+from .config import settings_from_env
 from .conventions import INSTRUMENTATION_SCOPE
+from .definitions import DefinitionRegistry, load_definitions
 from .errors import InvalidPropertyError, TrackingError, UnknownEventError
 
 if TYPE_CHECKING:  # a runtime is built by _state, on first use: not on importing this module
@@ -170,20 +172,25 @@ class _Plan:
         self.properties, self.constant_properties, self.property_names = _properties_resolver(
             additional_properties, paths
         )
-        #: True until the definition is checked; checked now if a runtime is configured.
+        #: True until the definition is checked: now, against the configured runtime's
+        #: definitions or else the ones the environment names (no runtime is built for it);
+        #: at the first call if neither can be read.
         self.unchecked = True
         runtime = configured()
         if runtime is not None:
-            self.check_definition(runtime)
+            self.check_definition(runtime.registry, strict=runtime.tracker.strict)
+        else:
+            found = _definitions_from_environment()
+            if found is not None:
+                registry, strict = found
+                self.check_definition(registry, strict=strict)
 
-    def check_definition(self, runtime: Runtime | None) -> None:
+    def check_definition(self, registry: DefinitionRegistry, *, strict: bool) -> None:
         """Check the event and the declared property names once: raise (strict) or log."""
-        if runtime is None:
-            return  # tracking is off: nothing to check against
         self.unchecked = False
         problems: list[TrackingError] = []
         try:
-            definition = runtime.registry.event(self.event)
+            definition = registry.event(self.event)
         except UnknownEventError as exc:
             problems.append(exc)
         else:
@@ -195,7 +202,7 @@ class _Plan:
             )
         if not problems:
             return
-        if runtime.tracker.strict:
+        if strict:
             raise problems[0]
         for problem in problems:
             _log.warning("@tracks_internal_event: %s", problem)
@@ -206,7 +213,7 @@ class _Plan:
         if runtime is None:
             return
         if self.unchecked:
-            self.check_definition(runtime)
+            self.check_definition(runtime.registry, strict=runtime.tracker.strict)
         reason = "resolver_error"
         try:
             if self.bind is not None:
@@ -536,3 +543,20 @@ def _async_generator_wrapper(func: Callable[..., Any], plan: _Plan, on_error: bo
                 span.end()
 
     return wrapper
+
+
+_loaded: dict[tuple[str, ...], DefinitionRegistry] = {}
+
+
+def _definitions_from_environment() -> tuple[DefinitionRegistry, bool] | None:
+    """The definitions the environment's settings name, and whether strict mode is on; loaded
+    once per set of folders. None when they cannot be read (the folders may be configured
+    later, by the application or the pytest plugin): the first call checks then."""
+    try:
+        settings = settings_from_env()
+        registry = _loaded.get(settings.definitions)
+        if registry is None:
+            registry = _loaded[settings.definitions] = load_definitions(*settings.definitions)
+    except Exception:
+        return None
+    return registry, settings.strict

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from otel_internal_events.testing import not_trigger_internal_events, trigger_in
 
 from .conftest import NEXT_WEEK, Project, User, value
 
+SHIPPED_DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
 MERGES = "counts.count_total_merge_merge_request"
 LINES = "counts.sum_value_from_merge_merge_request"
 SQUASHES = "counts.count_total_squash_merges"
@@ -431,8 +433,27 @@ def test_definition_problems_are_logged_once_when_decorating_in_production(
     assert value(MERGES) == 2  # the undeclared property dropped, the event kept
 
 
-def test_without_a_runtime_the_check_waits_for_the_first_call(configure: Any) -> None:
+def test_without_a_runtime_the_definitions_the_environment_names_are_checked_when_applied(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     oie.shutdown()
+    monkeypatch.setenv("OTEL_INTERNAL_EVENTS_DEFINITIONS", str(SHIPPED_DEFINITIONS))
+    monkeypatch.setenv("OTEL_INTERNAL_EVENTS_STRICT", "1")
+
+    with pytest.raises(oie.UnknownEventError, match="merge_merge_requets"):
+
+        @oie.tracks_internal_event("merge_merge_requets", user="user")
+        def merge(user: User) -> None:
+            pass
+
+    assert oie.configured() is None  # checking built no runtime
+
+
+def test_without_a_runtime_or_readable_definitions_the_check_waits_for_the_first_call(
+    configure: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    oie.shutdown()
+    monkeypatch.setenv("OTEL_INTERNAL_EVENTS_DEFINITIONS", str(tmp_path / "missing"))
     assert oie.configured() is None
     ran: list[str] = []
 
