@@ -85,7 +85,5 @@ def _look_up(runtime: Any, event: str, identifier: str, given: Any) -> Any:
         return lookup(given)
     except Exception as exc:
         problem = TrackingError(event, f"{identifier}_id", f"the {identifier} lookup raised {exc!r}")
-        if runtime.tracker.strict:
-            raise problem from exc
-        runtime.tracker.checker.report(problem, "lookup_error")
+        runtime.tracker.fail(problem, "lookup_error", exc)
         return None

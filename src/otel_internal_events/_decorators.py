@@ -243,9 +243,7 @@ class _Plan:
     def fail(self, runtime: Runtime, reason: str, exc: Exception) -> None:
         what = "a condition" if reason == "condition_error" else "resolving the identifiers or properties"
         problem = TrackingError(self.event, "", f"@tracks_internal_event: {what} raised {exc!r}")
-        if runtime.tracker.strict:
-            raise problem from exc
-        runtime.tracker.checker.report(problem, reason)
+        runtime.tracker.fail(problem, reason, exc)
 
 
 def _binder(signature: inspect.Signature) -> Callable[[tuple[Any, ...], dict[str, Any]], Arguments]:

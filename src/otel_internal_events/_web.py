@@ -142,6 +142,4 @@ def _hook_failed(event: str, hook: str, exc: Exception) -> None:
     runtime = get_runtime()
     if runtime is None:
         return
-    if runtime.tracker.strict:
-        raise problem from exc
-    runtime.tracker.checker.report(problem, HOOK_ERROR)
+    runtime.tracker.fail(problem, HOOK_ERROR, exc)

@@ -77,3 +77,11 @@ class Tracker:
             if self.strict:
                 raise
             checker.report(TrackingError(str(event), "", f"internal error: {exc!r}"), "internal_error")
+
+    def fail(self, problem: TrackingError, reason: str, cause: BaseException | None = None) -> None:
+        """A tracking failure found around a call (a hook, condition or lookup of the application
+        that raised): raised in strict mode (from ``cause``), else logged once per (event,
+        reason) and counted in ``internal_events.rejected`` under ``reason``."""
+        if self.strict:
+            raise problem from cause
+        self.checker.report(problem, reason)
