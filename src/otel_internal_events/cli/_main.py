@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import click
 
+from ._codegen import codegen
 from ._collector_config import collector_config
 from ._demo import demo
+from ._examples import examples
+from ._new import new
 from ._report import report
 from ._serve import serve
 from ._snowplow_micro import snowplow_micro
@@ -26,3 +29,6 @@ main.add_command(snowplow_micro)
 main.add_command(collector_config)
 main.add_command(serve)
 main.add_command(token)
+main.add_command(new)
+main.add_command(examples)
+main.add_command(codegen)
