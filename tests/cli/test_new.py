@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -158,7 +159,12 @@ def test_the_interactive_event_with_metrics_flow(tmp_path: Path) -> None:
     (tmp_path / "definitions" / "metrics").mkdir()
     (tmp_path / "pyproject.toml").write_text("")
     command = str(Path(sys.executable).with_name("otel-internal-events"))
-    child = pexpect.spawn(command, ["new"], cwd=str(tmp_path), encoding="utf-8", timeout=20, dimensions=(40, 200))
+    # A real terminal answers prompt_toolkit's cursor position request at once; pexpect's does not,
+    # and each prompt would wait a second for the answer.
+    environment = {**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1"}
+    child = pexpect.spawn(
+        command, ["new"], cwd=str(tmp_path), env=environment, encoding="utf-8", timeout=20, dimensions=(40, 200)
+    )
     down, enter = "\x1b[B", "\r"
     try:
         child.expect("What would you like to do")
