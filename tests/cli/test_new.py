@@ -208,3 +208,29 @@ def test_the_interactive_event_with_metrics_flow(tmp_path: Path) -> None:
     assert registry.events["export_report_from_dashboard"].identifiers == {"namespace", "user"}
     key = "redis_hll_counters.count_distinct_user_id_from_export_report_from_dashboard_monthly"
     assert registry.metrics[key].rules[0].unique == "user"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pexpect needs a pseudo-terminal")
+def test_the_interactive_view_examples_flow_prints_them_and_writes_nothing(tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    shutil.copytree(ROOT / "definitions", tmp_path / "definitions")
+    (tmp_path / "pyproject.toml").write_text("")
+    before = sorted(p.relative_to(tmp_path) for p in (tmp_path / "definitions").rglob("*"))
+    command = str(Path(sys.executable).with_name("otel-internal-events"))
+    environment = {**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1"}
+    child = pexpect.spawn(
+        command, ["new"], cwd=str(tmp_path), env=environment, encoding="utf-8", timeout=20, dimensions=(40, 200)
+    )
+    down, enter = "\x1b[B", "\r"
+    try:
+        child.expect("What would you like to do")
+        child.send(down * 3 + enter)
+        child.expect("Which event")
+        child.send(enter)  # the first in name order: apply_code_suggestion
+        child.expect("track_internal_event")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0, child.before
+    assert "apply_code_suggestion" in child.before
+    assert sorted(p.relative_to(tmp_path) for p in (tmp_path / "definitions").rglob("*")) == before

@@ -99,6 +99,8 @@ def new(
         from ._new_prompts import ask_plans
 
         event, metrics = ask_plans(registry, root)
+        if event is None and not metrics:
+            return  # the examples of an existing event were shown
     else:
         event = _event_from_flags(
             registry, root, action, description, identifiers, properties, product_group, tiers, force

@@ -35,6 +35,7 @@ from ._new_plan import (
 NEW_EVENT = "New event (track when a scenario occurs)"
 NEW_METRIC = "New metric(s) for existing events (count them over time)"
 EVENT_WITH_METRICS = "New event with its metrics"
+VIEW_EXAMPLES = "View usage examples for an existing event"
 _DONE = "No more properties"
 _CUSTOM = "Add a custom property"
 
@@ -47,10 +48,17 @@ def _valid(check: Callable[[str], str | None]) -> Callable[[str], bool | str]:
 
 
 def ask_plans(registry: DefinitionRegistry, root: Path) -> tuple[EventPlan | None, list[MetricPlan]]:
-    """Ask for a flow, then its answers; Ctrl-C raises KeyboardInterrupt (click exits)."""
+    """Ask for a flow, then its answers; Ctrl-C raises KeyboardInterrupt (click exits). Viewing
+    an event's usage examples prints them and plans nothing."""
     flow = questionary.select(
-        "What would you like to do?", choices=[NEW_EVENT, NEW_METRIC, EVENT_WITH_METRICS]
+        "What would you like to do?", choices=[NEW_EVENT, NEW_METRIC, EVENT_WITH_METRICS, VIEW_EXAMPLES]
     ).unsafe_ask()
+    if flow == VIEW_EXAMPLES:
+        from ._examples import print_examples
+
+        name = questionary.select("Which event?", choices=sorted(registry.events)).unsafe_ask()
+        print_examples(registry.events[name])
+        return None, []
     event = ask_event(registry, root) if flow in (NEW_EVENT, EVENT_WITH_METRICS) else None
     if flow == NEW_EVENT:
         return event, []
