@@ -166,7 +166,7 @@ def test_the_check_sees_private_reads(tmp_path: Path) -> None:
         "import os\n"
         "os._exit\n"
         "os._Environ\n"
-        "record.attributes._dict\n"
+        "record.attributes._items\n"
         "getattr(server, '_cleanup')\n"
         "class Own:\n"
         "    def __init__(self):\n"
