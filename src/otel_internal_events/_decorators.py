@@ -297,6 +297,21 @@ class _PathReaders:
     def is_path(self, value: Any) -> bool:
         return isinstance(value, str) and value.split(".", 1)[0] in self.names
 
+    def locate(self, name: str) -> tuple[int, Any]:
+        """Where parameter ``name`` is in a call: its position (``sys.maxsize``: by name only),
+        and its default."""
+        parameter = self.parameters[name]
+        index = (
+            sys.maxsize
+            if self.by_name_only or parameter.kind is inspect.Parameter.KEYWORD_ONLY
+            else list(self.parameters).index(name)
+        )
+        return index, None if parameter.default is inspect.Parameter.empty else parameter.default
+
+    def is_argument(self, value: Any) -> bool:
+        """Whether ``value`` is a bare parameter name (a path without attributes)."""
+        return isinstance(value, str) and value in self.parameters
+
     def resolver(self, path: str) -> Resolver:
         """One closure per path, its argument read inline (a call costs more than the read)."""
         root, *rest = path.split(".")
@@ -305,13 +320,7 @@ class _PathReaders:
             if not attributes:
                 return lambda args, kwargs, result: result
             return lambda args, kwargs, result: _path(result, attributes)
-        parameter = self.parameters[root]
-        index = (
-            sys.maxsize
-            if self.by_name_only or parameter.kind is inspect.Parameter.KEYWORD_ONLY
-            else list(self.parameters).index(root)
-        )
-        default = None if parameter.default is inspect.Parameter.empty else parameter.default
+        index, default = self.locate(root)
         if not attributes:
             return lambda args, kwargs, result: args[index] if index < len(args) else kwargs.get(root, default)
         if len(attributes) == 1:
@@ -394,10 +403,22 @@ def _properties_resolver(
     constants = {name: value for name, value in source.items() if not callable(value) and not paths.is_path(value)}
     if len(constants) == len(names):
         return None, constants, names
-    resolvers = tuple((name, _resolver(value, paths)) for name, value in source.items() if name not in constants)
+    # A property that is an argument is read inline (a call per property costs more than the read).
+    arguments = tuple(
+        (name, value, *paths.locate(value))
+        for name, value in source.items()
+        if name not in constants and paths.is_argument(value)
+    )
+    resolvers = tuple(
+        (name, _resolver(value, paths))
+        for name, value in source.items()
+        if name not in constants and not paths.is_argument(value)
+    )
 
     def properties(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> dict[str, Any]:
         resolved = constants.copy()
+        for name, parameter, index, default in arguments:
+            resolved[name] = args[index] if index < len(args) else kwargs.get(parameter, default)
         for name, resolve in resolvers:
             resolved[name] = resolve(args, kwargs, result)
         return resolved
