@@ -8,6 +8,7 @@ from ._codegen import codegen
 from ._collector_config import collector_config
 from ._demo import demo
 from ._examples import examples
+from ._monitor import monitor
 from ._new import new
 from ._report import report
 from ._serve import serve
@@ -32,3 +33,4 @@ main.add_command(token)
 main.add_command(new)
 main.add_command(examples)
 main.add_command(codegen)
+main.add_command(monitor)
