@@ -6,6 +6,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -40,6 +41,20 @@ def run(tree: Path, *args: str) -> Result:
 
 def files(tree: Path) -> set[str]:
     return {str(p.relative_to(tree)) for p in tree.rglob("*.yml")}
+
+
+def spawn_new(project: Path) -> object:
+    """``otel-internal-events new`` in a pseudo-terminal, in ``project``.
+
+    A real terminal answers prompt_toolkit's cursor position request at once; pexpect's does
+    not, and each prompt would wait a second for the answer.
+    """
+    pexpect = pytest.importorskip("pexpect")
+    command = str(Path(sys.executable).with_name("otel-internal-events"))
+    environment = {**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1"}
+    return pexpect.spawn(
+        command, ["new"], cwd=str(project), env=environment, encoding="utf-8", timeout=20, dimensions=(40, 200)
+    )
 
 
 def test_a_new_event_is_written_and_loads(tree: Path) -> None:
@@ -158,13 +173,7 @@ def test_the_interactive_event_with_metrics_flow(tmp_path: Path) -> None:
     (tmp_path / "definitions" / "events").mkdir(parents=True)
     (tmp_path / "definitions" / "metrics").mkdir()
     (tmp_path / "pyproject.toml").write_text("")
-    command = str(Path(sys.executable).with_name("otel-internal-events"))
-    # A real terminal answers prompt_toolkit's cursor position request at once; pexpect's does not,
-    # and each prompt would wait a second for the answer.
-    environment = {**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1"}
-    child = pexpect.spawn(
-        command, ["new"], cwd=str(tmp_path), env=environment, encoding="utf-8", timeout=20, dimensions=(40, 200)
-    )
+    child: Any = spawn_new(tmp_path)
     down, enter = "\x1b[B", "\r"
     try:
         child.expect("What would you like to do")
@@ -216,11 +225,7 @@ def test_the_interactive_view_examples_flow_prints_them_and_writes_nothing(tmp_p
     shutil.copytree(ROOT / "definitions", tmp_path / "definitions")
     (tmp_path / "pyproject.toml").write_text("")
     before = sorted(p.relative_to(tmp_path) for p in (tmp_path / "definitions").rglob("*"))
-    command = str(Path(sys.executable).with_name("otel-internal-events"))
-    environment = {**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1"}
-    child = pexpect.spawn(
-        command, ["new"], cwd=str(tmp_path), env=environment, encoding="utf-8", timeout=20, dimensions=(40, 200)
-    )
+    child: Any = spawn_new(tmp_path)
     down, enter = "\x1b[B", "\r"
     try:
         child.expect("What would you like to do")
@@ -234,3 +239,73 @@ def test_the_interactive_view_examples_flow_prints_them_and_writes_nothing(tmp_p
     assert child.exitstatus == 0, child.before
     assert "apply_code_suggestion" in child.before
     assert sorted(p.relative_to(tmp_path) for p in (tmp_path / "definitions").rglob("*")) == before
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pexpect needs a pseudo-terminal")
+def test_the_interactive_new_event_flow(tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    (tmp_path / "definitions" / "events").mkdir(parents=True)
+    (tmp_path / "definitions" / "metrics").mkdir()
+    (tmp_path / "pyproject.toml").write_text("")
+    child: Any = spawn_new(tmp_path)
+    enter = "\r"
+    try:
+        child.expect("What would you like to do")
+        child.send(enter)  # a new event
+        child.expect("Describe the event")
+        child.send("A report was shared" + enter)
+        child.expect("Name the event")
+        child.send("share_report_from_dashboard" + enter)
+        child.expect("Which identifiers")
+        child.send(enter)  # the first choice
+        child.expect("Additional properties")
+        child.send(enter)  # none
+        child.expect("product group")
+        child.send("analytics" + enter)
+        child.expect("Which tiers")
+        child.send(enter)
+        child.expect("Write these files")
+        child.send("y")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0, child.before
+    event = load_definitions(str(tmp_path / "definitions")).events["share_report_from_dashboard"]
+    assert event.fields["product_group"] == "analytics"
+    assert list((tmp_path / "definitions" / "metrics").rglob("*.yml")) == []  # an event only
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pexpect needs a pseudo-terminal")
+def test_the_interactive_metrics_for_an_existing_event_flow(tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    root = tmp_path / "definitions"
+    (root / "events").mkdir(parents=True)
+    (root / "metrics").mkdir()
+    (tmp_path / "pyproject.toml").write_text("")
+    made = run(root, "--action", "share_report", "--description", "d", "--identifiers", "user", "--yes")
+    assert made.exit_code == 0, made.output
+    child: Any = spawn_new(tmp_path)
+    down, enter, space = "\x1b[B", "\r", " "
+    try:
+        child.expect("What would you like to do")
+        child.send(down + enter)  # metrics for existing events
+        child.expect("Which events should the metric count")
+        child.send(space + enter)  # the only event
+        child.expect("Count what")
+        child.send(enter)  # total count
+        child.expect("Time frames")
+        child.send(enter)  # weekly and monthly
+        child.expect("Describe the metric")
+        child.send(enter)
+        child.expect("Add another metric")
+        child.send("n")
+        child.expect("counts.count_total_share_report_weekly")
+        child.expect("Write these files")
+        child.send("y")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0, child.before
+    registry = load_definitions(str(root))
+    assert "counts.count_total_share_report_weekly" in registry.metrics
+    assert "counts.count_total_share_report_monthly" in registry.metrics
