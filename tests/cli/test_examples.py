@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
+import re
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+import otel_internal_events as oie
 from otel_internal_events.cli import main
 from otel_internal_events.definitions import load_definitions
 from otel_internal_events.testing import trigger_internal_events
@@ -127,3 +130,21 @@ def test_an_unknown_event_exits_1_with_a_suggestion() -> None:
     assert result.exit_code == 1
     assert "unknown event" in result.output
     assert "did you mean 'merge_merge_request'" in result.output
+
+
+@pytest.mark.parametrize("event", EVENTS)
+def test_the_browser_call_would_validate(event: str, configure: Any, points: Callable[[str], dict[Any, Any]]) -> None:
+    """The browser sends the event and properties of its trackEvent call, with the page's ids."""
+    configure()
+    code = snippets(event)["Browser (InternalEvents.trackEvent)"]
+    called = re.search(r"InternalEvents\.trackEvent\('([a-z0-9_]+)'(?:, \{\n(.*?)\})?\);", code, re.S)
+    assert called is not None, code
+    properties = {
+        name: json.loads(value.replace("'", '"'))
+        for name, value in re.findall(r"^  (\w+): (.+),$", called.group(2) or "", re.M)
+    }
+    definition = load_definitions(SHIPPED).events[event]
+    names = stand_ins()
+    identifiers = {name: names[name] for name in ("user", "project", "namespace") if name in definition.identifiers}
+    oie.track_internal_event(called.group(1), additional_properties=properties, **identifiers)
+    assert tracked(points, event) == 1
