@@ -16,13 +16,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, Unpack
 
 from ._api import track_internal_event
 from ._state import get_runtime
 from .errors import TrackingError
 
-__all__ = ["HOOK_ERROR", "RequestHook", "Resolvers", "ViewEvent", "events_by_method", "succeeded", "view_event"]
+__all__ = [
+    "HOOK_ERROR",
+    "RequestHook",
+    "Resolvers",
+    "ViewEvent",
+    "ViewOptions",
+    "events_by_method",
+    "succeeded",
+    "view_event",
+]
 
 #: The ``reason`` of ``internal_events.rejected`` when a hook raised.
 HOOK_ERROR = "hook_error"
@@ -106,29 +115,32 @@ class ViewEvent:
         )
 
 
-def view_event(
-    event: str | ViewEvent,
-    *,
-    conditions: RequestHook | Iterable[RequestHook] = (),
-    additional_properties: Mapping[str, Any] | RequestHook | None = None,
-    user: RequestHook | None = None,
-    project: RequestHook | None = None,
-    namespace: RequestHook | None = None,
-    category: str | None = None,
-    send_snowplow_event: bool = True,
-) -> ViewEvent:
+class ViewOptions(TypedDict, total=False):
+    """The options of a view's event, as every framework's decorator takes them (see :class:`ViewEvent`)."""
+
+    conditions: RequestHook | Iterable[RequestHook]
+    additional_properties: Mapping[str, Any] | RequestHook | None
+    user: RequestHook | None
+    project: RequestHook | None
+    namespace: RequestHook | None
+    category: str | None
+    send_snowplow_event: bool
+
+
+def view_event(event: str | ViewEvent, **options: Unpack[ViewOptions]) -> ViewEvent:
     """A :class:`ViewEvent`; ``conditions`` is one callable or several. A ViewEvent is kept."""
     if isinstance(event, ViewEvent):
         return event
+    conditions = options.get("conditions", ())
     return ViewEvent(
         event,
         conditions=(conditions,) if callable(conditions) else tuple(conditions),
-        additional_properties=additional_properties,
-        user=user,
-        project=project,
-        namespace=namespace,
-        category=category,
-        send_snowplow_event=send_snowplow_event,
+        additional_properties=options.get("additional_properties"),
+        user=options.get("user"),
+        project=options.get("project"),
+        namespace=options.get("namespace"),
+        category=options.get("category"),
+        send_snowplow_event=options.get("send_snowplow_event", True),
     )
 
 

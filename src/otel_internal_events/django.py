@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, ClassVar, ParamSpec, cast
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, ClassVar, ParamSpec, Unpack, cast
 
 from .errors import ConfigurationError, MissingExtraError
 
@@ -38,7 +38,7 @@ try:
 except ImportError:  # pragma: no cover - depends on the installed extras
     raise MissingExtraError("otel_internal_events.django", "django", "django") from None
 
-from ._web import RequestHook, Resolvers, ViewEvent, events_by_method, view_event
+from ._web import RequestHook, Resolvers, ViewEvent, ViewOptions, events_by_method, view_event
 
 __all__ = [
     "RESOLVERS_SETTING",
@@ -64,30 +64,14 @@ def authenticated_user(request: Any) -> Any:
 
 def tracks_internal_event(
     event: str,
-    *,
-    conditions: RequestHook | Iterable[RequestHook] = (),
-    additional_properties: Mapping[str, Any] | RequestHook | None = None,
-    user: RequestHook | None = None,
-    project: RequestHook | None = None,
-    namespace: RequestHook | None = None,
-    category: str | None = None,
-    send_snowplow_event: bool = True,
+    **options: Unpack[ViewOptions],
 ) -> Callable[[Callable[P, Any]], Callable[P, Any]]:
     """Decorate a function view (sync or async) to track ``event`` after a successful response.
 
     ``conditions`` (callables over the request) must all be true; ``user``, ``project`` and
     ``namespace`` override the resolvers of the settings for this view.
     """
-    spec = view_event(
-        event,
-        conditions=conditions,
-        additional_properties=additional_properties,
-        user=user,
-        project=project,
-        namespace=namespace,
-        category=category,
-        send_snowplow_event=send_snowplow_event,
-    )
+    spec = view_event(event, **options)
 
     def decorate(view: Callable[P, Any]) -> Callable[P, Any]:
         if inspect.iscoroutinefunction(view):

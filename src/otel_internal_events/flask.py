@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar, ParamSpec, TypeVar, cast
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, ParamSpec, TypeVar, Unpack, cast
 
 from .errors import MissingExtraError
 
@@ -33,7 +33,7 @@ try:
 except ImportError:  # pragma: no cover - depends on the installed extras
     raise MissingExtraError("otel_internal_events.flask", "flask", "flask") from None
 
-from ._web import RequestHook, Resolvers, ViewEvent, events_by_method, view_event
+from ._web import RequestHook, Resolvers, ViewEvent, ViewOptions, events_by_method, view_event
 
 __all__ = [
     "InternalEventsFlask",
@@ -77,30 +77,14 @@ class InternalEventsFlask:
 
 def tracks_internal_event(
     event: str,
-    *,
-    conditions: RequestHook | Iterable[RequestHook] = (),
-    additional_properties: Mapping[str, Any] | RequestHook | None = None,
-    user: RequestHook | None = None,
-    project: RequestHook | None = None,
-    namespace: RequestHook | None = None,
-    category: str | None = None,
-    send_snowplow_event: bool = True,
+    **options: Unpack[ViewOptions],
 ) -> Callable[[Callable[P, R]], Callable[P, flask.Response]]:
     """Decorate a view (sync or async) to track ``event`` after a successful response.
 
     ``conditions`` (callables over the request) must all be true; ``user``, ``project`` and
     ``namespace`` override the app's resolvers for this view.
     """
-    spec = view_event(
-        event,
-        conditions=conditions,
-        additional_properties=additional_properties,
-        user=user,
-        project=project,
-        namespace=namespace,
-        category=category,
-        send_snowplow_event=send_snowplow_event,
-    )
+    spec = view_event(event, **options)
 
     def decorate(view: Callable[P, R]) -> Callable[P, flask.Response]:
         if inspect.iscoroutinefunction(view):

@@ -30,9 +30,9 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import Any, ParamSpec, TypeVar, Unpack, cast
 
 from .errors import ConfigurationError, MissingExtraError
 
@@ -44,7 +44,7 @@ except ImportError:  # pragma: no cover - depends on the installed extras
 
 from ._state import get_runtime
 from ._warn_once import WarnOnce
-from ._web import RequestHook, Resolvers, ViewEvent, view_event
+from ._web import RequestHook, Resolvers, ViewEvent, ViewOptions, view_event
 
 __all__ = [
     "InternalEventsMiddleware",
@@ -105,30 +105,14 @@ class InternalEventsMiddleware:
 
 def track_on_success(
     event: str,
-    *,
-    conditions: RequestHook | Iterable[RequestHook] = (),
-    additional_properties: Mapping[str, Any] | RequestHook | None = None,
-    user: RequestHook | None = None,
-    project: RequestHook | None = None,
-    namespace: RequestHook | None = None,
-    category: str | None = None,
-    send_snowplow_event: bool = True,
+    **options: Unpack[ViewOptions],
 ) -> Callable[[], None]:
     """A FastAPI dependency: ``Depends(track_on_success("event"))`` tracks after a successful response.
 
     ``conditions`` (callables over the request) must all be true; ``user``, ``project`` and
     ``namespace`` override the middleware's resolvers for this route.
     """
-    spec = view_event(
-        event,
-        conditions=conditions,
-        additional_properties=additional_properties,
-        user=user,
-        project=project,
-        namespace=namespace,
-        category=category,
-        send_snowplow_event=send_snowplow_event,
-    )
+    spec = view_event(event, **options)
 
     def track_internal_event_on_success() -> None:
         _expect(spec)
@@ -138,28 +122,12 @@ def track_on_success(
 
 def tracks_internal_event(
     event: str,
-    *,
-    conditions: RequestHook | Iterable[RequestHook] = (),
-    additional_properties: Mapping[str, Any] | RequestHook | None = None,
-    user: RequestHook | None = None,
-    project: RequestHook | None = None,
-    namespace: RequestHook | None = None,
-    category: str | None = None,
-    send_snowplow_event: bool = True,
+    **options: Unpack[ViewOptions],
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Decorate an endpoint (Starlette or FastAPI, async or sync) to track ``event`` after a
     successful response; nothing is tracked when it raises. The signature is kept, so FastAPI
     sees the endpoint's own parameters."""
-    spec = view_event(
-        event,
-        conditions=conditions,
-        additional_properties=additional_properties,
-        user=user,
-        project=project,
-        namespace=namespace,
-        category=category,
-        send_snowplow_event=send_snowplow_event,
-    )
+    spec = view_event(event, **options)
 
     def decorate(endpoint: Callable[P, R]) -> Callable[P, R]:
         if inspect.iscoroutinefunction(endpoint):
