@@ -18,7 +18,7 @@ from rich.syntax import Syntax
 
 from ..definitions import IDENTIFIERS, DefinitionRegistry, EventDefinition
 from ..errors import UnknownEventError
-from ._paths import find_definition_roots, load_or_exit
+from ._paths import definitions_option, find_definition_roots, load_or_exit
 
 __all__ = ["Example", "event_examples", "examples", "examples_text"]
 
@@ -242,13 +242,7 @@ def _definition(registry: DefinitionRegistry, event: str) -> EventDefinition:
 
 @click.command()
 @click.argument("event")
-@click.option(
-    "--definitions",
-    "paths",
-    multiple=True,
-    type=click.Path(file_okay=False),
-    help="A definitions folder (repeatable). [default: the project's definitions/]",
-)
+@definitions_option
 def examples(event: str, paths: tuple[str, ...]) -> None:
     """Print the code that tracks EVENT: backend, mixin, decorator, events API, browser, HTML, test.
 

@@ -27,7 +27,7 @@ from .._runtime import Runtime
 from ..definitions import DefinitionRegistry, EventRule, MetricDefinition
 from ..errors import UnknownEventError
 from ..metrics import MetricValue, RedisKeys
-from ._paths import find_definition_roots, load_or_exit
+from ._paths import definitions_option, find_definition_roots, load_or_exit
 from ._report import reading_runtime
 
 __all__ = ["EventCounts", "monitor"]
@@ -144,13 +144,7 @@ def _check_events(registry: DefinitionRegistry, events: tuple[str, ...]) -> tupl
     show_default=True,
     help="Seconds between two reads of Redis.",
 )
-@click.option(
-    "--definitions",
-    "paths",
-    multiple=True,
-    type=click.Path(file_okay=False),
-    help="A definitions folder (repeatable). [default: the project's definitions/]",
-)
+@definitions_option
 def monitor(events: tuple[str, ...], interval: float, paths: tuple[str, ...]) -> None:
     """Show EVENTS (default: all) live as they are tracked, and the metric values they move; q quits.
 

@@ -44,3 +44,13 @@ def load_or_exit(roots: tuple[str, ...], consequence: str) -> DefinitionRegistry
             console.print(f"[red]error[/red] {error}", markup=True)
         console.print(f"\n{len(exc.errors)} problem(s) in {', '.join(roots)}: {consequence}")
         raise SystemExit(1) from None
+
+
+#: ``--definitions DIR`` (repeatable), given to the command as ``paths``; see :func:`find_definition_roots`.
+definitions_option = click.option(
+    "--definitions",
+    "paths",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="A definitions folder (repeatable). [default: the project's definitions/]",
+)
