@@ -92,8 +92,15 @@ class _Names:
         self.events = events
         self._legacy = {event.action: event for event in legacy.values()}
         self._index: NameIndex | None = None
+        self._said: dict[str, str] = {}  # a misspelt name recurs in each time frame of a metric
 
     def unknown(self, name: str) -> str:
+        said = self._said.get(name)
+        if said is None:
+            said = self._said[name] = self._describe(name)
+        return said
+
+    def _describe(self, name: str) -> str:
         legacy = self._legacy.get(name)
         if legacy is not None:
             return (

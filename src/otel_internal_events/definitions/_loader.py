@@ -47,10 +47,11 @@ def definition_files(root: Path) -> tuple[list[Path], list[Path]]:
 def _shown_files(root: Path) -> tuple[list[tuple[Path, str]], list[tuple[Path, str]]]:
     """Like :func:`definition_files`, each with the path to show in messages."""
     shown_root = _display(root)
+    depth = len(root.parts)  # the files lie below root: their paths start with its parts
     events, metrics = definition_files(root)
     return (
-        [(p, os.path.join(shown_root, os.path.relpath(p, root))) for p in events],
-        [(p, os.path.join(shown_root, os.path.relpath(p, root))) for p in metrics],
+        [(p, os.path.join(shown_root, *p.parts[depth:])) for p in events],
+        [(p, os.path.join(shown_root, *p.parts[depth:])) for p in metrics],
     )
 
 

@@ -81,12 +81,19 @@ def load_yaml(data: bytes, memo: dict[tuple[Any, ...], str]) -> Any:
         return yaml.load(data, Loader=YAML_LOADER)
 
 
+class _UntaggedLoader(YAML_LOADER):  # type: ignore[misc]
+    """Composes nodes without resolving their tags: a line lookup needs only the structure."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        return _STR
+
+
 class LineFinder:
     """Maps a field path to its line, by composing the file's YAML nodes (only on error)."""
 
     def __init__(self, path: Path) -> None:
         try:
-            self._root: yaml.Node | None = yaml.compose(path.read_bytes(), Loader=YAML_LOADER)
+            self._root: yaml.Node | None = yaml.compose(path.read_bytes(), Loader=_UntaggedLoader)
         except (OSError, yaml.YAMLError):
             self._root = None
 
