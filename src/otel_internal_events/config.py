@@ -175,6 +175,24 @@ class Settings:
             "API_TOKENS_FILE", str, "Gateway: the file of the events API's token hashes (token new writes it)."
         ),
     )
+    browser_secret: str | None = field(
+        default=None,
+        repr=False,
+        metadata=_env(
+            "BROWSER_SECRET",
+            str,
+            "Key of the HMAC that signs browser page tokens (the application renders them, the gateway "
+            "checks them); none: the events API takes no page tokens.",
+        ),
+    )
+    api_cors_origins: tuple[str, ...] = field(
+        default=(),
+        metadata=_env(
+            "API_CORS_ORIGINS",
+            _names,
+            "Gateway: origins (comma-separated) whose pages may post to the events API from another origin.",
+        ),
+    )
     api_rate_limit: int = field(
         default=1200,
         metadata=_env("API_RATE_LIMIT", _non_negative, "Gateway: events per minute per API token (0: no limit)."),

@@ -24,6 +24,7 @@ __all__ = [
     "InvalidPropertyValueError",
     "MissingExtraError",
     "MissingIdentifierError",
+    "PageTokenError",
     "TrackingError",
     "UnknownEventError",
     "UnknownMetricError",
@@ -44,6 +45,10 @@ class MissingExtraError(ConfigurationError, ImportError):
     def __init__(self, feature: str, extra: str, module: str) -> None:
         super().__init__(f"{feature} needs the '{module}' package: pip install 'otel-internal-events[{extra}]'")
         self.extra = extra
+
+
+class PageTokenError(InternalEventsError):
+    """A browser page token is malformed, forged or expired (the events API answers 401)."""
 
 
 class DefinitionError(InternalEventsError):

@@ -169,6 +169,7 @@ def test_health_readiness_and_the_openapi_document(gateway: RunningGateway) -> N
         "project_id",
         "additional_properties",
         "send_to_snowplow",
+        "category",
     }
     assert document["components"]["schemas"]["TrackEventsRequest"]["properties"]["events"]["maxItems"] == 50
     assert not any(path.startswith("/v1/") for path in paths)

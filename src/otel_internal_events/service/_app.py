@@ -11,19 +11,24 @@ of queueing without bound.
 # and they name dependencies local to create_app.
 import gc
 import hashlib
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import anyio
 import anyio.to_thread
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..browser import PAGE_TOKEN_PREFIX, SCRIPT_PATH, script, script_digest, verify_page_token
 from ..config import Settings, settings_from_env
+from ..errors import PageTokenError
 from ._gateway import ApiEvent, Gateway, GatewayUnavailable, Outcome
 from ._otlp import (
     JSON,
@@ -47,6 +52,8 @@ _log = logging.getLogger("otel_internal_events.gateway")
 MAX_API_EVENTS = 50
 _WORKER_THREADS = 4
 _API_PREFIX = "/api/v4/usage_data"
+_SHORT_CACHE = "public, max-age=300"
+_LONG_CACHE = "public, max-age=31536000, immutable"
 _IDEMPOTENCY = (
     "A key of the client's choosing for this request: the same key sent again with the same token "
     "(a retry after a lost answer) is not counted again, within the dedup window."
@@ -66,6 +73,9 @@ class TrackEventRequest(BaseModel):
         description="Properties the event's definition declares: label, property, value, and custom ones.",
     )
     send_to_snowplow: bool = Field(default=False, description="Also send the event to Snowplow.")
+    category: str | None = Field(
+        default=None, max_length=200, description="The Snowplow category (the browser client's `trackEvent` takes one)."
+    )
 
 
 class TrackEventsRequest(BaseModel):
@@ -89,6 +99,17 @@ class ErrorBody(BaseModel):
 
     error: str
     errors: list[dict[str, str]] = Field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Caller:
+    """Who a request acts for: the user id (None: an anonymous page), the key its rate limit
+    and its idempotency keys are kept under, and an idempotency key sent in the body (a beacon
+    cannot send headers)."""
+
+    user_id: int | str | None
+    key: str
+    idempotency_key: str | None = None
 
 
 class _Pending:
@@ -190,31 +211,46 @@ def create_app(
 
     # --- events API -----------------------------------------------------------------------------
 
-    async def api_user(request: Request) -> tuple[int | str, str]:
-        """The user the request's token acts for, and the token's digest; 401 without one."""
+    async def api_user(request: Request) -> _Caller:
+        """Who the request's token acts for; 401 without a valid one.
+
+        A personal token (``Authorization: Bearer`` or ``PRIVATE-TOKEN``), or a browser page
+        token: in the header, or in the body's ``token`` field when the page sent a beacon."""
         token = _bearer(request)
-        user = None if token is None else tokens.user_of(token)
+        beacon: dict[str, Any] = {}
+        if token is None:
+            beacon = await _beacon_fields(request)
+            token = beacon.get("token")
+        if token is not None and token.startswith(PAGE_TOKEN_PREFIX) and settings.browser_secret:
+            try:
+                user_id = verify_page_token(token, settings.browser_secret, now_s=settings.clock() / 1e9)
+            except PageTokenError as exc:
+                raise _ApiRefusal(401, f"401 Unauthorized: {exc}") from None
+            # A signed-in user's pages share the user's limit; an anonymous page has its own.
+            key = f"page-user:{user_id}" if user_id is not None else f"page:{hash_token(token)}"
+            return _Caller(user_id, key, beacon.get("idempotency_key"))
+        user = None if token is None or beacon else tokens.user_of(token)
         if user is None or token is None:
             raise _ApiRefusal(401, "401 Unauthorized: a valid token is required (Authorization: Bearer <token>)")
-        return user, hash_token(token)
+        return _Caller(user, hash_token(token))
 
-    async def track(
-        user: tuple[int | str, str], events: list[TrackEventRequest], idempotency_key: str | None
-    ) -> JSONResponse:
-        user_id, digest = user
-        batch_id = hashlib.sha256(f"{digest}:{idempotency_key}".encode()).hexdigest()[:32] if idempotency_key else None
+    async def track(caller: _Caller, events: list[TrackEventRequest], idempotency_key: str | None) -> JSONResponse:
+        idempotency_key = idempotency_key or caller.idempotency_key
+        key = caller.key
+        batch_id = hashlib.sha256(f"{key}:{idempotency_key}".encode()).hexdigest()[:32] if idempotency_key else None
         gate: RateLimiter = state["rate"]
         requested = [
-            ApiEvent(e.event, e.namespace_id, e.project_id, e.additional_properties, e.send_to_snowplow) for e in events
+            ApiEvent(e.event, e.namespace_id, e.project_id, e.additional_properties, e.send_to_snowplow, e.category)
+            for e in events
         ]
 
         def process() -> Outcome:
-            wait = gate.take(digest, len(requested), settings.clock() / 1e9)
+            wait = gate.take(key, len(requested), settings.clock() / 1e9)
             if wait:
                 raise _ApiRefusal(
                     429, f"rate limit of {gate.limit} events per minute for this token reached; retry in {wait} s", wait
                 )
-            return state["gateway"].accept_api_events(user_id, requested, batch_id)  # type: ignore[no-any-return]
+            return state["gateway"].accept_api_events(caller.user_id, requested, batch_id)  # type: ignore[no-any-return]
 
         try:
             outcome = await work(process)
@@ -240,7 +276,7 @@ def create_app(
     @app.post(f"{_API_PREFIX}/track_event", response_model=TrackResult, responses=responses, tags=["events"])
     async def track_event(
         body: TrackEventRequest,
-        user: Annotated[tuple[int | str, str], Depends(api_user)],
+        user: Annotated[_Caller, Depends(api_user)],
         idempotency_key: Annotated[str | None, Header(max_length=200, description=_IDEMPOTENCY)] = None,
     ) -> JSONResponse:
         """Track one event for the token's user (GitLab's ``track_event``)."""
@@ -249,7 +285,7 @@ def create_app(
     @app.post(f"{_API_PREFIX}/track_events", response_model=TrackResult, responses=responses, tags=["events"])
     async def track_events(
         body: TrackEventsRequest,
-        user: Annotated[tuple[int | str, str], Depends(api_user)],
+        user: Annotated[_Caller, Depends(api_user)],
         idempotency_key: Annotated[str | None, Header(max_length=200, description=_IDEMPOTENCY)] = None,
     ) -> JSONResponse:
         """Track up to 50 events for the token's user (GitLab's ``track_events``)."""
@@ -271,6 +307,27 @@ def create_app(
         if exc.status == 401:
             headers["WWW-Authenticate"] = 'Bearer realm="otel-internal-events"'
         return JSONResponse({"error": exc.message, "errors": []}, status_code=exc.status, headers=headers)
+
+    # --- the browser client -------------------------------------------------------------------------
+
+    def serve_script(cache_control: str) -> Response:
+        return Response(
+            script(),
+            media_type="text/javascript",
+            headers={"Cache-Control": cache_control, "ETag": f'"{script_digest()}"'},
+        )
+
+    @app.get(SCRIPT_PATH, include_in_schema=False)
+    async def browser_script() -> Response:
+        """The browser client by its stable name (cached for a few minutes)."""
+        return serve_script(_SHORT_CACHE)
+
+    @app.get("/assets/internal_events.{digest}.js", include_in_schema=False)
+    async def browser_script_by_digest(digest: str) -> Response:
+        """The browser client by its content (cached for good); another digest is not found."""
+        if digest != script_digest():
+            return JSONResponse({"error": f"no such script version: {digest}", "errors": []}, status_code=404)
+        return serve_script(_LONG_CACHE)
 
     # --- health -----------------------------------------------------------------------------------
 
@@ -294,6 +351,16 @@ def create_app(
         )
 
     app.add_middleware(_BodyLimit, prefix=_API_PREFIX, max_bytes=settings.api_max_body_bytes)
+    if settings.api_cors_origins:
+        # Pages of another origin: they send the page token in a header, never a cookie.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.api_cors_origins),
+            allow_methods=["POST"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            allow_credentials=False,
+            max_age=600,
+        )
     return app
 
 
@@ -377,6 +444,21 @@ def _bearer(request: Request) -> str | None:
         return token.strip()
     private = request.headers.get("private-token", "").strip()  # GitLab's other header
     return private or None
+
+
+async def _beacon_fields(request: Request) -> dict[str, Any]:
+    """``token`` and ``idempotency_key`` from a JSON body (a beacon carries them there)."""
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        return {}
+    if not isinstance(body, dict):
+        return {}
+    return {
+        name: value
+        for name in ("token", "idempotency_key")
+        if isinstance(value := body.get(name), str) and 0 < len(value) <= 1000
+    }
 
 
 def _field_path(location: Any) -> str:

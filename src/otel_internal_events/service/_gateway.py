@@ -89,6 +89,7 @@ class ApiEvent:
     project_id: int | None = None
     additional_properties: Mapping[str, Any] | None = None
     send_to_snowplow: bool = False
+    category: str | None = None
 
 
 class Gateway:
@@ -166,9 +167,10 @@ class Gateway:
         return outcome
 
     def accept_api_events(
-        self, user_id: int | str, requested: Sequence[ApiEvent], batch_id: str | None = None
+        self, user_id: int | str | None, requested: Sequence[ApiEvent], batch_id: str | None = None
     ) -> Outcome:
-        """Check and write events of the events API, tracked for ``user_id`` (the token's user).
+        """Check and write events of the events API, tracked for ``user_id`` (the token's user;
+        None for an anonymous browser page).
 
         As GitLab's API: the ids are the project's and namespace's (no namespace is derived
         from a project id), and Snowplow only when ``send_to_snowplow`` is true. In strict mode
@@ -188,7 +190,7 @@ class Gateway:
                 item.project_id,
                 item.additional_properties or None,
                 None,
-                None,
+                item.category,
                 item.send_to_snowplow,
             )
             if attributes is not None:
