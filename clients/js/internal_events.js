@@ -343,6 +343,7 @@ function send(batch) {
   const init = {
     method: 'POST',
     keepalive: true,
+    credentials: 'omit', // the token authenticates; no cookie is ever sent
     headers: requestHeaders(config, batch),
     body: JSON.stringify({ events: batch.events }),
   };

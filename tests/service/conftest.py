@@ -100,16 +100,20 @@ class RunningGateway:
 
 
 @contextmanager
-def running_gateway(settings: Settings, tokens_file: Path, client: redis.Redis) -> Iterator[RunningGateway]:
-    """Serve a gateway built from ``settings`` until the block ends; its keys are deleted afterwards."""
+def running_gateway(
+    settings: Settings,
+    tokens_file: Path,
+    client: redis.Redis,
+    make_app: Callable[[Gateway], Any] = lambda gateway: create_app(gateway=gateway),
+) -> Iterator[RunningGateway]:
+    """Serve ``make_app(gateway)`` (default: the gateway's app) for a gateway built from
+    ``settings`` until the block ends; its keys are deleted afterwards."""
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])
     gateway = Gateway(settings, meter_provider=provider)
     token = new_token(tokens_file, 42)
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(gateway=gateway), host="127.0.0.1", port=port, log_level="warning")
-    )
+    server = uvicorn.Server(uvicorn.Config(make_app(gateway), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -202,14 +206,15 @@ def module_redis(redis_server: ValkeyServer) -> Iterator[redis.Redis]:
 def make_gateway(
     redis_server: ValkeyServer, module_redis: redis.Redis, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Callable[..., RunningGateway]]:
-    """``make_gateway(**settings)``: a running gateway for the rest of the module."""
+    """``make_gateway(make_app=None, **settings)``: a running gateway for the rest of the module."""
     started: list[RunningGateway] = []
     with contextlib.ExitStack() as stack:
 
-        def make(**overrides: Any) -> RunningGateway:
+        def make(make_app: Callable[[Gateway], Any] | None = None, **overrides: Any) -> RunningGateway:
             tokens = tmp_path_factory.mktemp("gateway") / "api-tokens"
             settings = gateway_settings(overrides.pop("redis_url", redis_server.connection_url), tokens, **overrides)
-            started.append(stack.enter_context(running_gateway(settings, tokens, module_redis)))
+            serving = running_gateway(settings, tokens, module_redis, *(() if make_app is None else (make_app,)))
+            started.append(stack.enter_context(serving))
             return started[-1]
 
         yield make

@@ -211,6 +211,7 @@ describe('wire format and batching', () => {
     assert.equal(url, '/api/v4/usage_data/track_events');
     assert.equal(init.method, 'POST');
     assert.equal(init.keepalive, true);
+    assert.equal(init.credentials, 'omit');
     assert.deepEqual(Object.keys(headers).sort(), ['Authorization', 'Content-Type', 'Idempotency-Key']);
     assert.equal(headers['Content-Type'], 'application/json');
     assert.equal(headers.Authorization, 'Bearer tok-1');

@@ -139,14 +139,34 @@ def run_demo(
     is_flag=True,
     help="Also send the events to a local Snowplow micro collector (started for the demo) and count them.",
 )
+@click.option(
+    "--web",
+    is_flag=True,
+    help="Instead: serve a page of tracked buttons (the browser client) and a live panel of metric values.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="With --web: the address to serve on.")
+@click.option("--port", default=8000, show_default=True, help="With --web: the port to serve on.")
 def demo(
-    events: int, users: int, projects: int, weeks: int, seed: int, redis_url: str | None, fmt: str, snowplow: bool
+    events: int,
+    users: int,
+    projects: int,
+    weeks: int,
+    seed: int,
+    redis_url: str | None,
+    fmt: str,
+    snowplow: bool,
+    web: bool,
+    host: str,
+    port: int,
 ) -> None:
     """Track a realistic stream for the demo product, then print the metric report."""
     console = Console(stderr=fmt == "json")
     url = redis_url or os.environ.get("OTEL_INTERNAL_EVENTS_REDIS_URL")
     # On a shared server, keep the demo's keys apart and remove them afterwards.
     prefix = f"demo-{os.getpid()}-{int(time.time())}:" if url else ""
+    if web:
+        serve_demo_page(url, prefix, host, port, console)
+        return
     micro = SnowplowMicroServer(port=0).start() if snowplow else None
     try:
         report, runtime, _ = run_demo(
@@ -176,3 +196,28 @@ def demo(
     finally:
         if micro is not None:
             micro.stop()
+
+
+def serve_demo_page(redis_url: str | None, prefix: str, host: str, port: int, console: Console) -> None:
+    """Serve the browser demo until interrupted; its keys are deleted afterwards (a shared server)."""
+    try:
+        import uvicorn
+
+        from ..service import Gateway
+        from ._demo_web import demo_web_app
+    except ImportError:
+        raise click.ClickException(
+            "the web demo needs the service extra: pip install 'otel-internal-events[service]'"
+        ) from None
+    roots = demo_roots()
+    settings = Settings(
+        definitions=roots, redis_url=redis_url, key_prefix=prefix, browser_secret=secrets.token_urlsafe(32)
+    )
+    gateway = Gateway(settings)
+    try:
+        console.print(f"browser demo on http://{host}:{port}/ (definitions: {', '.join(roots)}); Ctrl-C stops it")
+        uvicorn.run(demo_web_app(gateway), host=host, port=port, log_level="warning")
+    finally:
+        if prefix:
+            gateway.runtime.delete_keys()
+        gateway.close()

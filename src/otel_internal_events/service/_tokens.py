@@ -135,7 +135,7 @@ class TokenStore:
             info = self.path.stat()
         except FileNotFoundError:
             self._entries, self._stamp = {}, None
-            self.problem = f"no tokens file at {self.path}: every events API request is refused"
+            self.problem = f"no tokens file at {self.path}: no personal token is accepted"
             return
         stamp = (info.st_mtime_ns, info.st_size)
         if stamp == self._stamp:
