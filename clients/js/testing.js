@@ -50,7 +50,7 @@ function isDirectory(path) {
 /**
  * Reads event definitions: every `events/**\/*.yml` of each definitions folder (a folder that
  * has no `events/` subfolder is read as the events folder itself). Returns an object keyed by
- * event name (the file's name without `.yml`) whose values are the parsed YAML. When several
+ * event name (the file's `action`, else its name without `.yml`) whose values are the parsed YAML. When several
  * folders define the same event, the first folder wins.
  *
  * @param {string | string[]} folders
@@ -67,8 +67,6 @@ export function loadDefinitions(folders) {
     if (!isDirectory(root)) throw new Error(`loadDefinitions: ${root} is not a folder`);
     const eventsFolder = isDirectory(join(root, 'events')) ? join(root, 'events') : root;
     for (const file of yamlFiles(eventsFolder)) {
-      const name = basename(file).replace(/\.ya?ml$/, '');
-      if (Object.prototype.hasOwnProperty.call(definitions, name)) continue;
       let parsed;
       try {
         parsed = YAML.parse(readFileSync(file, 'utf8'));
@@ -76,6 +74,9 @@ export function loadDefinitions(folders) {
         throw new Error(`loadDefinitions: ${file} is not valid YAML: ${error.message}`);
       }
       const definition = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : {};
+      // An event is named by its action (GitLab's legacy files are named <time>_<category>_<action>).
+      const name = typeof definition.action === 'string' ? definition.action : basename(file).replace(/\.ya?ml$/, '');
+      if (Object.prototype.hasOwnProperty.call(definitions, name)) continue;
       sourceFiles.set(definition, file);
       definitions[name] = definition;
     }
@@ -97,7 +98,7 @@ function checkCall(definitions, sources, event, additionalProperties, category) 
   validateTrackEvent(event, additionalProperties, category);
   const definition = Object.prototype.hasOwnProperty.call(definitions, event) ? definitions[event] : undefined;
   if (!definition) {
-    throw new Error(`Unknown internal event "${event}": there is no definition file ${event}.yml (looked in ${sources})`);
+    throw new Error(`Unknown internal event "${event}": no definition file has action: ${event} (looked in ${sources})`);
   }
   const file = sourceFiles.get(definition) || `the definition of "${event}"`;
   if (definition.internal_events !== true) {

@@ -65,7 +65,7 @@ describe('useMockInternalEventsTracking', () => {
     tracking = useMockInternalEventsTracking({ definitions: FIXTURES });
     assert.throws(
       () => InternalEvents.trackEvent('no_such_event', {}),
-      (error) => /Unknown internal event "no_such_event"/.test(error.message) && error.message.includes('no_such_event.yml'),
+      (error) => /Unknown internal event "no_such_event"/.test(error.message) && error.message.includes('action: no_such_event'),
     );
     assert.deepEqual(tracking.calls, []);
     assert.equal(tracking.trackEventSpy.errors.length, 1);
