@@ -15,7 +15,7 @@ from typing import Any
 
 from opentelemetry import metrics as otel_metrics
 from opentelemetry.metrics import Meter, MeterProvider
-from opentelemetry.sdk._logs import LoggerProvider, LogRecordLimits
+from opentelemetry.sdk._logs import LogRecordLimits
 from opentelemetry.sdk.environment_variables import OTEL_SDK_DISABLED
 from opentelemetry.sdk.resources import Resource
 
@@ -26,6 +26,7 @@ from .conventions import INSTRUMENTATION_SCOPE
 from .definitions import DefinitionRegistry, load_definitions
 from .errors import ConfigurationError, MissingExtraError
 from .exporters import (
+    AnalyticsLoggerProvider,
     AnalyticsLogRecordProcessor,
     ExportLosses,
     FanOutExporter,
@@ -104,7 +105,14 @@ class Runtime:
         else:
             for processor in self.processors.values():
                 self.logger_provider.add_log_record_processor(processor)
-        logger = self.logger_provider.get_logger(INSTRUMENTATION_SCOPE)
+        # With the OTLP exporter, records leave the process as OpenTelemetry log records: the
+        # SDK's logger builds them. Otherwise the direct logger skips the SDK's second check of
+        # the attributes the tracker has checked (see exporters/_handoff.py).
+        logger = (
+            self.logger_provider.get_logger(INSTRUMENTATION_SCOPE)
+            if "otlp" in settings.exporters
+            else self.logger_provider.direct_logger(INSTRUMENTATION_SCOPE)
+        )
         self.recorder = EventRecorder(logger, self.meter)
         self.tracker = Tracker(self.registry, self.recorder, self.meter, strict=settings.strict, clock=settings.clock)
 
@@ -224,7 +232,7 @@ RECORD_LIMITS = LogRecordLimits(
 )
 
 
-def _analytics_logger_provider() -> LoggerProvider:
+def _analytics_logger_provider() -> AnalyticsLoggerProvider:
     """The private provider that carries the events.
 
     ``OTEL_SDK_DISABLED`` turns off the host's telemetry; product analytics are data the
@@ -234,9 +242,7 @@ def _analytics_logger_provider() -> LoggerProvider:
     with _ENVIRONMENT_LOCK:
         disabled = os.environ.pop(OTEL_SDK_DISABLED, None)
         try:
-            provider = LoggerProvider(
-                resource=Resource.create(), shutdown_on_exit=False, log_record_limits=RECORD_LIMITS
-            )
+            provider = AnalyticsLoggerProvider(Resource.create(), RECORD_LIMITS)
         finally:
             if disabled is not None:
                 os.environ[OTEL_SDK_DISABLED] = disabled

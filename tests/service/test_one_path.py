@@ -9,8 +9,12 @@ from typing import Any
 
 import pytest
 import redis
+from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
 
 import otel_internal_events as oie
+from otel_internal_events.conventions import EVENT_NAME
+from otel_internal_events.exporters import CheckedLogRecord
 from otel_internal_events.service import SnowplowMicroServer
 
 from .conftest import RunningGateway, redis_values
@@ -96,3 +100,32 @@ def test_one_event_gives_the_same_counters_and_snowplow_event_from_every_source(
     assert event["parameters"]["se_ac"] == "merge_merge_request"
     assert over_otlp == in_process
     assert over_api == in_process
+
+
+def test_with_the_otlp_exporter_the_sdks_own_logger_builds_the_records(
+    configure: Callable[..., oie.Runtime], gateway: RunningGateway
+) -> None:
+    """Records that leave the process as OpenTelemetry log records are built the SDK's way (the
+    other exporters take the direct logger's: tests/exporters/test_handoff.py)."""
+    records: list[ReadWriteLogRecord] = []
+
+    class Keep(LogRecordProcessor):
+        def on_emit(self, log_record: ReadWriteLogRecord) -> None:
+            records.append(log_record)
+
+        def shutdown(self) -> None:
+            pass
+
+        def force_flush(self, timeout_millis: int = 30_000) -> bool:
+            return True
+
+    runtime = configure(exporters=("otlp",), otlp_endpoint=f"{gateway.url}/v1/logs")
+    runtime.logger_provider.add_log_record_processor(Keep())
+    oie.track_internal_event("merge_merge_request", user=42, project=Project(), additional_properties={"label": "web"})
+    assert runtime.flush()
+    gateway.clear()
+
+    (record,) = records
+    assert not isinstance(record, CheckedLogRecord)
+    assert isinstance(record.log_record.attributes, BoundedAttributes)
+    assert record.log_record.attributes[EVENT_NAME] == "merge_merge_request"
