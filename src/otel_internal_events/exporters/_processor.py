@@ -122,7 +122,10 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
         self._units = 0
         self._inflight = 0
         self._flush_requested = False
-        self._cond = threading.Condition(threading.Lock())
+        #: The caller's thread takes the lock itself (a C call), not through the Condition's
+        #: Python-level ``__enter__``: it is on every tracking call.
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         self._shutdown_now = threading.Event()
         self._worker = new_thread(self._run, f"otel-internal-events-{self._name}")
         if not self._shutdown:
@@ -169,7 +172,7 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
             self._enqueue(records, len(records), True)
 
     def _enqueue(self, item: Any, count: int, unit: bool) -> None:
-        with self._cond:
+        with self._lock:
             if self._shutdown:
                 reason = "shutdown"
             elif self._size + count > self._max_queue:

@@ -21,12 +21,14 @@ _once = WarnOnce(_log)
 
 
 def plain_attributes(record: Any) -> dict[str, Any]:
-    """An exported record's attributes as a plain dict.
+    """An exported record's attributes as a plain dict (read only: it may be the record's own).
 
     The SDK's BoundedAttributes reads each key through Python code; its public ``copy()`` is one
     C-level dict copy, after which decoding reads a plain dict.
     """
     attributes = record.attributes
+    if type(attributes) is dict:
+        return attributes  # the direct logger's: already plain
     return attributes.copy() if attributes else {}
 
 
