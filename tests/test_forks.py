@@ -228,7 +228,7 @@ def test_a_pre_fork_server_configured_in_the_master_counts_what_its_workers_trac
         deadline = time.monotonic() + 30
         sent = 0
         with httpx.Client() as client:  # the sync workers close every connection: the workers take turns
-            while sent < 60:
+            while sent < 60 or len(workers) < 2:  # one worker may take many turns in a row
                 assert time.monotonic() < deadline
                 try:
                     workers.add(client.get(f"http://127.0.0.1:{free_port}/").headers["x-worker"])
@@ -239,7 +239,7 @@ def test_a_pre_fork_server_configured_in_the_master_counts_what_its_workers_trac
         errors = server.communicate(timeout=60)[1]
         assert server.returncode == 0, errors[-3000:]
         assert len(workers) >= 2, "the requests did not spread over the workers"
-        assert int(redis_client.get(f"{prefix}{{event_counters}}_run_ci_job") or 0) == 60, errors[-3000:]
+        assert int(redis_client.get(f"{prefix}{{event_counters}}_run_ci_job") or 0) == sent, errors[-3000:]
     finally:
         if server.poll() is None:
             server.kill()
