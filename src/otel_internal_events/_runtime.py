@@ -286,4 +286,5 @@ def _snowplow_exporter(settings: Settings, losses: ExportLosses) -> SnowplowExpo
         losses,
         timeout_millis=settings.export_timeout_millis,
         retry_timeout_millis=settings.retry_timeout_millis,
+        processes=settings.snowplow_processes,
     )

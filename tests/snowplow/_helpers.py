@@ -203,8 +203,13 @@ class ScriptedSnowplow:
         settings = SnowplowSinkSettings(
             self.collector.url, batch_size=2, timeout_millis=request_timeout_millis, pseudonymization_secret=SECRET
         )
+        # One export process: the scripts below are sequences of one child's requests.
         self.exporter = SnowplowExporter(
-            settings, losses, timeout_millis=request_timeout_millis, retry_timeout_millis=retry_timeout_millis
+            settings,
+            losses,
+            timeout_millis=request_timeout_millis,
+            retry_timeout_millis=retry_timeout_millis,
+            processes=1,
         )
         self.processor = AnalyticsLogRecordProcessor(self.exporter, losses, name="snowplow", schedule_delay_millis=5)
         self._failed_before: dict[str, int] = {}

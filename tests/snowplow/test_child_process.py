@@ -52,11 +52,11 @@ def module_collector() -> Iterator[ScriptedCollector]:
 
 @pytest.fixture(scope="module")
 def module_exporter(module_collector: ScriptedCollector) -> Iterator[SnowplowExporter]:
-    """One Snowplow exporter (requests of two events) for the module's tests: one export process,
-    until a test kills it."""
+    """One Snowplow exporter (requests of two events, one export process) for the module's tests:
+    one export process, until a test kills it."""
     settings = SnowplowSinkSettings(module_collector.url, batch_size=2, pseudonymization_secret=SECRET)
     meter_provider = MeterProvider()
-    exporter = SnowplowExporter(settings, ExportLosses(meter_provider.get_meter("test")))
+    exporter = SnowplowExporter(settings, ExportLosses(meter_provider.get_meter("test")), processes=1)
     yield exporter
     exporter.shutdown()
     meter_provider.shutdown()
@@ -169,6 +169,75 @@ def test_event_ids_sent_are_version_4_uuids_distinct_within_and_across_batches(
     ids = [uuid.UUID(event) for batch in collector.event_ids() for event in batch]
     assert len(set(ids)) == 8
     assert all(value.version == 4 and value.variant == uuid.RFC_4122 for value in ids)
+
+
+@pytest.fixture(scope="module")
+def shared_exporter(module_collector: ScriptedCollector) -> Iterator[SnowplowExporter]:
+    """An exporter whose large batches two export processes share (requests of two events)."""
+    settings = SnowplowSinkSettings(module_collector.url, batch_size=2, pseudonymization_secret=SECRET)
+    meter_provider = MeterProvider()
+    exporter = SnowplowExporter(settings, ExportLosses(meter_provider.get_meter("test")), processes=2)
+    yield exporter
+    exporter.shutdown()
+    meter_provider.shutdown()
+
+
+def test_a_large_batch_is_shared_by_two_processes_each_event_once_with_the_ids_of_the_whole_batch(
+    shared_exporter: SnowplowExporter, collector: ScriptedCollector
+) -> None:
+    delivered = shared_exporter.stats["delivered"]
+
+    shared_exporter.export(records(range(10)))  # two parts of five
+
+    assert len(set(shared_exporter.child_pids)) == 2
+    ids = sorted((uuid.UUID(event) for batch in collector.event_ids() for event in batch), key=lambda u: u.int)
+    assert len(ids) == len(set(ids)) == 10
+    # one base for the whole batch: the ids do not depend on how it was cut
+    assert [str(u) for u in ids] == [event_id(ids[0].int, index) for index in range(10)]
+    assert shared_exporter.stats["delivered"] - delivered == 10
+
+
+def test_a_small_batch_goes_to_the_first_process_only(
+    shared_exporter: SnowplowExporter, collector: ScriptedCollector
+) -> None:
+    """A batch shorter than two requests is not cut: each request stays full."""
+    first = shared_exporter.child_pid
+    shared_exporter.export(records(range(3)))
+
+    assert shared_exporter.child_pid == first
+    assert [len(batch) for batch in collector.event_ids()] == [2, 1]
+
+
+def test_a_killed_second_process_is_replaced_and_no_event_is_lost_or_sent_twice(
+    shared_exporter: SnowplowExporter, collector: ScriptedCollector
+) -> None:
+    shared_exporter.export(records(range(10)))
+    second = kill(shared_exporter.child_pids[1])
+    delivered = shared_exporter.stats["delivered"]
+    with collector.lock:
+        collector.batches.clear()
+
+    shared_exporter.export(records(range(10, 20)))
+
+    ids = [event for batch in collector.event_ids() for event in batch]
+    assert len(ids) == len(set(ids)) == 10
+    assert shared_exporter.stats["delivered"] - delivered == 10
+    assert len(shared_exporter.child_pids) == 2 and second not in shared_exporter.child_pids
+
+
+def test_shutdown_stops_every_process(module_collector: ScriptedCollector) -> None:
+    settings = SnowplowSinkSettings(module_collector.url, batch_size=2, pseudonymization_secret=SECRET)
+    meter_provider = MeterProvider()
+    exporter = SnowplowExporter(settings, ExportLosses(meter_provider.get_meter("test")), processes=2)
+    exporter.export(records(range(8)))
+    children = exporter.child_pids
+    assert len(children) == 2
+
+    exporter.shutdown()
+    meter_provider.shutdown()
+
+    assert exporter.child_pids == []
+    assert wait_until(lambda: not any(alive(pid) for pid in children))
 
 
 def test_shutdown_stops_the_child(configure_snowplow: Callable[..., Any], snowplow_micro: Micro) -> None:
