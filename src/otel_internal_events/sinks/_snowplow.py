@@ -37,6 +37,7 @@ DEFAULT_CATEGORY: Final = "InternalEventTracking"
 SOURCE: Final = "otel-internal-events"
 #: Additional properties that have their own structured-event field; the others go to ``extra``.
 _BASE_PROPERTIES = frozenset({"label", "property", "value"})
+_PSEUDONYMS = 65_536
 #: Logged (once per sink) when user ids cannot be pseudonymised and are left out.
 NO_SECRET_WARNING: Final = (
     "Snowplow: user ids are left out of the events because no pseudonymization secret is set "
@@ -113,6 +114,9 @@ class SnowplowSink:
         self._keyed = hmac.new(secret, digestmod=hashlib.sha256) if secret else None
         if self._keyed is None:
             _log.warning(NO_SECRET_WARNING)
+        #: Pseudonyms of the user ids seen lately: a user's events come in runs, and an HMAC costs
+        #: more than the rest of the standard context. Emptied when it holds _PSEUDONYMS ids.
+        self._pseudonyms: dict[object, str] = {}
         self._version = _package_version()
         self._lock = threading.Lock()
         self._last_iso: tuple[int | None, str] = (None, "")
@@ -132,7 +136,7 @@ class SnowplowSink:
             "correlation_id": correlation_id,
             "plan": None,
             "extra": {k: v for k, v in event.properties.items() if k not in _BASE_PROPERTIES},
-            "user_id": pseudonymize(user_id, self._keyed) if user_id is not None and self._keyed else None,
+            "user_id": self._pseudonym(user_id) if user_id is not None and self._keyed else None,
             "global_user_id": None,
             "user_type": None,
             "is_gitlab_team_member": None,
@@ -148,6 +152,16 @@ class SnowplowSink:
             "instance_version": self._version,
             "context_generated_at": generated_at or _now_iso(),
         }
+
+    def _pseudonym(self, user_id: object) -> str:
+        pseudonyms = self._pseudonyms
+        pseudonym = pseudonyms.get(user_id)
+        if pseudonym is None:
+            assert self._keyed is not None
+            if len(pseudonyms) >= _PSEUDONYMS:
+                pseudonyms.clear()
+            pseudonym = pseudonyms[user_id] = pseudonymize(user_id, self._keyed)
+        return pseudonym
 
     @staticmethod
     def service_ping_context(event: TrackedEvent) -> dict[str, Any]:
