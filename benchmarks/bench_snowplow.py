@@ -18,9 +18,15 @@ collectors run in processes of their own, so their work does not share this proc
    left to the export process. Two clocks: the caller thread's own CPU time
    (``time.thread_time``: the cost the call puts on the caller; target: on/off within 10%), and
    wall time (target: within 10% too), which in a tight loop also shows the GIL share the
-   export threads take in the background (no idle time in the loop to absorb it).
+   export threads take in the background (no idle time in the loop to absorb it);
+3. exporter throughput as in 1, to a collector that only counts the events it receives (in its
+   own process): target at least 25,000 events/s, every event counted;
+4. sustained: ``track_internal_event`` at 15,000 events/s for 60 s with Snowplow on and the
+   default settings (the Redis exporter too, the default queue), then flush: target zero drops,
+   and the collector counts every event.
 
     python benchmarks/bench_snowplow.py [--events 20000] [--calls 12288] [--rounds 30]
+                                        [--sustain-seconds 60] [--sustain-rate 15000]
 """
 
 from __future__ import annotations
@@ -83,6 +89,43 @@ server.serve_forever()
 """
 
 
+#: A collector that counts the events of each POST (``GET /`` answers the count): the
+#: throughput and sustained rounds use it, so that what is measured is the export, not a
+#: collector's validation.
+COUNTING_COLLECTOR = """
+import json, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+count = 0
+lock = threading.Lock()
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        global count
+        events = len(json.loads(self.rfile.read(int(self.headers["Content-Length"])))["data"])
+        with lock:
+            count += events
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def do_GET(self):
+        body = str(count).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print("listening on http://127.0.0.1:%d" % server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
+def counted(url: str) -> int:
+    with urllib.request.urlopen(url + "/", timeout=30) as response:
+        return int(response.read())
+
+
 @contextmanager
 def collector_process(*args: str) -> Iterator[str]:
     """``python -c *args``, a collector that prints ``listening on URL``; its URL. Stopped afterwards."""
@@ -122,7 +165,7 @@ def records(count: int) -> list[Any]:
     return batch
 
 
-def run_exporter(url: str, batch: list[Any], cpu: list[float]) -> float:
+def run_exporter(url: str, batch: list[Any], cpu: list[float], *, reset: bool = True) -> float:
     """Seconds to deliver ``batch`` through SnowplowExporter, in processor-sized exports.
 
     Appends to ``cpu`` the exporting thread's CPU time per event, in µs (this process's share:
@@ -133,7 +176,8 @@ def run_exporter(url: str, batch: list[Any], cpu: list[float]) -> float:
     settings = SnowplowSinkSettings(url, batch_size=50, pseudonymization_secret=SECRET)
     exporter = SnowplowExporter(settings, ExportLosses(MeterProvider().get_meter("bench")), timeout_millis=60_000)
     exporter.export(batch[:1])  # start the export process outside the timed part
-    micro(url, "/micro/reset")
+    if reset:
+        micro(url, "/micro/reset")
     start, cpu_start = time.perf_counter(), time.thread_time()
     for offset in range(0, len(batch), 4096):
         if exporter.export(batch[offset : offset + 4096]) is not LogRecordExportResult.SUCCESS:
@@ -196,6 +240,66 @@ def bench_throughput(url: str, events: int, runs: int = 3) -> tuple[float, float
                 raise RuntimeError(f"{name}: the collector has {counts}, expected {events} good events")
             (ours if name == "ours" else bare).append(events / elapsed)
     return statistics.median(ours), statistics.median(bare), statistics.median(cpu)
+
+
+def bench_counting_throughput(url: str, events: int, runs: int = 3) -> float:
+    """Median events/s through SnowplowExporter to a collector that only counts (every event
+    must arrive: the run's, and the one that starts the export process)."""
+    batch = records(events)
+    rates = []
+    for _ in range(runs):
+        before = counted(url)
+        rates.append(events / run_exporter(url, batch, [], reset=False))
+        arrived = counted(url) - before
+        if arrived != events + 1:
+            raise RuntimeError(f"the collector counted {arrived} events, expected {events} and the first one")
+    return statistics.median(rates)
+
+
+def bench_sustained(url: str, redis_url: str | None, rate: int, seconds: float) -> dict[str, Any]:
+    """Track ``rate`` events/s for ``seconds`` with Snowplow on and every other setting at its
+    default (the Redis exporter, the default queue), then flush: what each exporter's processor
+    dropped and failed, and what the collector counted."""
+    runtime = oie.configure(
+        oie.Settings(
+            definitions=(str(ROOT / "definitions"),),
+            redis_url=redis_url,
+            key_prefix="bench-sp-sustained:",
+            snowplow_endpoint=url,
+            pseudonymization_secret=SECRET,
+        )
+    )
+    projects = [Project(p) for p in range(50)]
+    track = oie.track_internal_event
+    before = counted(url)
+    per_tick = rate // 100  # in ticks of 10 ms
+    start = time.perf_counter()
+    tracked = 0
+    behind = 0.0
+    while (now := time.perf_counter()) - start < seconds:
+        for _ in range(per_tick):
+            track(EVENT, user=tracked % 5000, project=projects[tracked % 50], additional_properties=PROPERTIES)
+            tracked += 1
+        due = start + tracked / rate
+        if due > now:
+            time.sleep(max(0.0, due - time.perf_counter()))
+        else:
+            behind = max(behind, now - due)
+    produced_s = time.perf_counter() - start
+    flushed = runtime.flush(120_000)
+    losses = {name: processor.stats for name, processor in runtime.processors.items()}
+    if runtime.dispatcher is not None:
+        losses["dispatch"] = runtime.dispatcher.stats
+    runtime.delete_keys()
+    oie.shutdown()
+    return {
+        "tracked": tracked,
+        "rate": tracked / produced_s,
+        "flushed": flushed,
+        "processors": losses,
+        "counted": counted(url) - before,
+        "behind_s": behind,
+    }
 
 
 def timed(fn: Callable[[int], None], calls: int) -> tuple[float, float]:
@@ -289,6 +393,8 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=12_288, help="calls per mode and round (3 export batches)")
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--redis-url", default=None, help="default: an embedded server")
+    parser.add_argument("--sustain-seconds", type=float, default=60.0, help="length of the sustained run (step 4)")
+    parser.add_argument("--sustain-rate", type=int, default=15_000, help="events/s of the sustained run")
     args, _ = parser.parse_known_args()
     with micro_collector() as url:
         ours, bare, export_cpu = bench_throughput(url, args.events)
@@ -304,6 +410,22 @@ def main() -> None:
     print(f"   caller CPU: {summary(on['cpu'], off['cpu'])}; target <= 1.10")
     print(f"   wall time:  {summary(on['wall'], off['wall'])}; target <= 1.10")
     print("   (wall time includes the GIL share of the export threads, in a tight loop with no idle time)")
+    with collector_process(COUNTING_COLLECTOR) as url:
+        rate = bench_counting_throughput(url, 4 * args.events)
+        print(f"3. exporter throughput to a collector that only counts (own process), {4 * args.events:,} events/run:")
+        print(f"   SnowplowExporter {rate:,.0f} events/s, every event counted; target >= 25,000 events/s")
+        run = bench_sustained(url, args.redis_url, args.sustain_rate, args.sustain_seconds)
+    dropped = sum(stats["dropped"] for stats in run["processors"].values())
+    failed = sum(stats["failed"] for stats in run["processors"].values())
+    print(
+        f"4. sustained: {run['tracked']:,} events at {run['rate']:,.0f}/s for {args.sustain_seconds:.0f} s, "
+        f"Snowplow on, default queue and exporters; flushed={run['flushed']}"
+    )
+    print(
+        f"   dropped {dropped}, failed {failed}; the collector counted {run['counted']:,} "
+        f"({'all' if run['counted'] == run['tracked'] else 'MISSING SOME'}); target: zero drops"
+    )
+    print(f"   per processor: {run['processors']}; the producer was at most {run['behind_s'] * 1000:.0f} ms behind")
 
 
 if __name__ == "__main__":
