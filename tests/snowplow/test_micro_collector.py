@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
+import tracemalloc
+import uuid
 from typing import Any
 
 import pytest
@@ -90,6 +93,40 @@ def test_a_good_structured_event_has_the_event_fields(collector: MicroCollector)
     assert good["rawEvent"]["parameters"]["se_la"] == "web"
 
 
+def test_a_good_event_has_its_times_in_iso_8601() -> None:
+    collector = MicroCollector(clock=lambda: dt.datetime(2026, 11, 25, 12, 0, 0, 123456, tzinfo=dt.UTC))
+
+    post(collector, event(dtm="1795828269094", ttm="1795828260000", stm="100000000000000"))  # stm: 15 digits
+
+    (good,) = collector.good()
+    fields = good["event"]
+    assert fields["collector_tstamp"] == "2026-11-25T12:00:00.123Z"
+    assert fields["dvce_created_tstamp"] == "2026-11-28T01:11:09.094Z"
+    assert fields["dvce_sent_tstamp"] == "5138-11-16T09:46:40.000Z"
+    assert fields["true_tstamp"] == fields["derived_tstamp"] == "2026-11-28T01:11:00.000Z"
+
+
+def test_an_event_without_an_id_gets_one_that_stays(collector: MicroCollector) -> None:
+    raw = event()
+    del raw["eid"]
+
+    post(collector, raw)
+
+    (first,) = collector.good()
+    (again,) = collector.good()
+    assert uuid.UUID(first["event"]["event_id"])
+    assert again["event"]["event_id"] == first["event"]["event_id"]
+    assert "eid" not in first["rawEvent"]["parameters"]
+
+
+@pytest.mark.parametrize("eid", [EID.upper(), EID.replace("-", ""), "{" + EID + "}", "urn:uuid:" + EID])
+def test_an_event_id_in_any_form_a_uuid_takes_is_good(collector: MicroCollector, eid: str) -> None:
+    post(collector, event(eid=eid))
+
+    (good,) = collector.good()
+    assert good["event"]["event_id"] == eid
+
+
 def test_a_get_event_is_read_from_the_query_string(collector: MicroCollector) -> None:
     query = f"e=se&se_ca=c&se_ac=a&tv=py-1.1.0&cx={cx(envelope(STANDARD), padded=False)}"
 
@@ -108,9 +145,12 @@ def test_a_get_event_is_read_from_the_query_string(collector: MicroCollector) ->
         ({"tv": ""}, "tv: the tracker version is required"),
         ({"eid": "not-a-uuid"}, "eid: not a UUID"),
         ({"dtm": "yesterday"}, "dtm: not a timestamp in milliseconds"),
+        ({"ttm": "9" * 20}, "ttm: not a timestamp in milliseconds"),  # past the year 9999
+        ({"stm": "١٢٣"}, "stm: not a timestamp in milliseconds"),  # digits, but not ASCII ones
         ({"se_va": "lots"}, "se_va: not a number"),
         ({"p": "toaster"}, "p: unknown platform"),
         ({"cx": "!!!not base64!!!"}, "cx: not base64-encoded UTF-8"),
+        ({"cx": "é"}, "cx: not base64-encoded UTF-8: string argument should contain only ASCII characters"),
         ({"co": "{not json"}, "co: malformed JSON"),
         ({"co": json.dumps({"schema": "iglu:com.example/other/jsonschema/1-0-0", "data": []})}, "not a contexts"),
         ({"co": envelope({"schema": GITLAB_STANDARD_SCHEMA, "data": {}})}, "'environment' is a required property"),
@@ -202,13 +242,76 @@ def test_good_events_filter_as_snowplow_micro_does(collector: MicroCollector) ->
     assert collector.good({"limit": 1})[0]["contexts"] == []  # the newest
 
 
-def test_the_lists_are_bounded_but_the_counts_exact() -> None:
+def test_the_lists_keep_the_newest_events_and_count_the_dropped_ones() -> None:
+    collector = MicroCollector(max_events=3)
+
+    post(collector, *[event(se_la=str(number)) for number in range(5)])
+    post(collector, *[event(se_ac="", se_la=str(number)) for number in range(4)])
+
+    assert collector.counts() == {"total": 9, "good": 5, "bad": 4, "dropped": 3}
+    assert [good["event"]["se_label"] for good in collector.good()] == ["2", "3", "4"]
+    assert [bad["rawEvent"]["parameters"]["se_la"] for bad in collector.bad()] == ["1", "2", "3"]
+
+
+def test_the_counts_say_nothing_of_drops_until_there_are_some() -> None:
     collector = MicroCollector(max_events=2)
 
-    post(collector, *[event() for _ in range(5)])
+    post(collector, event(), event())
 
-    assert collector.counts() == {"total": 5, "good": 5, "bad": 0}
-    assert len(collector.good()) == 2
+    assert collector.counts() == {"total": 2, "good": 2, "bad": 0}
+    assert json.loads(collector.handle("GET", "/micro/all").body) == {"total": 2, "good": 2, "bad": 0}
+
+
+def test_micro_all_reports_the_dropped_events_and_reset_forgets_them() -> None:
+    collector = MicroCollector(max_events=1)
+    post(collector, event(), event(), event(se_ac=""))
+
+    assert json.loads(collector.handle("GET", "/micro/all").body) == {"total": 3, "good": 2, "bad": 1, "dropped": 1}
+    assert json.loads(collector.handle("GET", "/micro/reset").body) == {"total": 0, "good": 0, "bad": 0}
+
+
+def test_a_bound_of_zero_keeps_nothing_but_counts_everything() -> None:
+    collector = MicroCollector(max_events=0)
+
+    post(collector, event(), event(se_ac=""))
+
+    assert collector.counts() == {"total": 2, "good": 1, "bad": 1, "dropped": 2}
+    assert collector.good() == collector.bad() == []
+
+
+def test_a_negative_bound_is_refused() -> None:
+    with pytest.raises(ValueError, match="max_events"):
+        MicroCollector(max_events=-1)
+
+
+def test_memory_stays_flat_once_the_lists_are_full() -> None:
+    collector = MicroCollector(max_events=200)
+    batch = [event(co=envelope(STANDARD, PING), se_la="x" * 200) for _ in range(100)]
+    bodies = [json.dumps({"schema": PAYLOAD_DATA, "data": batch + [event(se_ac="")] * 100}).encode()] * 12
+    tracemalloc.start()
+    try:
+        for body in bodies[:2]:  # fills both lists
+            collector.collect_post(body)
+        full, _ = tracemalloc.get_traced_memory()
+        for body in bodies[2:]:  # five times as many events again
+            collector.collect_post(body)
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert collector.counts()["dropped"] == 2 * 1000
+    assert len(collector.good()) == len(collector.bad()) == 200
+    assert after - full < full / 20, f"{full} bytes when full, then grew by {after - full}"
+
+
+def test_a_bad_body_is_kept_only_in_part() -> None:
+    collector = MicroCollector()
+    body = b"{" + b"x" * 200_000
+
+    assert collector.collect_post(body).status == 400
+
+    (bad,) = collector.bad()
+    assert len(bad["collectorPayload"]["body"]) == 65_536
 
 
 def test_the_rest_api_routes(collector: MicroCollector) -> None:

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -116,6 +116,20 @@ def test_the_rest_api_answers_micro_shapes(connection: http.client.HTTPConnectio
     assert snowplow_micro.all() == {"total": 0, "good": 0, "bad": 0}
 
 
+def test_a_bounded_collector_says_over_http_how_many_it_dropped() -> None:
+    with SnowplowMicroServer(port=0, collector=MicroCollector(max_events=2)) as server:
+        client = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        events = [{**EVENT, "se_la": str(number)} for number in range(5)]
+        body = json.dumps({"schema": PAYLOAD_DATA, "data": events}).encode()
+
+        assert request(client, "POST", "/com.snowplowanalytics.snowplow/tp2", body)[0] == 200
+
+        assert json.loads(request(client, "GET", "/micro/all")[1]) == {"total": 5, "good": 5, "bad": 0, "dropped": 3}
+        kept = json.loads(request(client, "GET", "/micro/good")[1])
+        assert [event["event"]["se_label"] for event in kept] == ["3", "4"]
+        client.close()
+
+
 def test_responses_allow_browsers(connection: http.client.HTTPConnection) -> None:
     status, _, response = request(connection, "OPTIONS", "/com.snowplowanalytics.snowplow/tp2")
 
@@ -139,27 +153,56 @@ def test_stop_closes_open_keep_alive_connections() -> None:
         socket.create_connection(("127.0.0.1", server.port), timeout=5).close()
 
 
-def test_the_command_serves_until_stopped() -> None:
-    code = "from otel_internal_events.cli import main; main()"
-    process = subprocess.Popen(
-        [sys.executable, "-c", code, "snowplow-micro", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+@pytest.fixture
+def command() -> Iterator[Callable[..., tuple[subprocess.Popen[str], int]]]:
+    """``command(*options)``: ``otel-internal-events snowplow-micro --port 0 *options`` started; (it, its port)."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*options: str) -> tuple[subprocess.Popen[str], int]:
+        code = "from otel_internal_events.cli import main; main()"
+        process = subprocess.Popen(
+            [sys.executable, "-c", code, "snowplow-micro", "--port", "0", *options],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        started.append(process)
         assert process.stdout is not None
         ready, _, _ = select.select([process.stdout], [], [], 30)  # a bounded wait for the first line
         assert ready, "the command printed nothing"
         line = process.stdout.readline()
         assert "listening on http://127.0.0.1:" in line
-        port = int(line.rsplit(":", 1)[1])
-        client = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        client.request("GET", "/i?" + urllib.parse.urlencode(EVENT))
-        assert client.getresponse().status == 200
-        client.close()
-    finally:
-        process.terminate()
-        output, _ = process.communicate(timeout=10)
+        return process, int(line.rsplit(":", 1)[1])
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=10)
+
+
+def test_the_command_serves_until_stopped(command: Callable[..., tuple[subprocess.Popen[str], int]]) -> None:
+    process, port = command()
+    client = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    client.request("GET", "/i?" + urllib.parse.urlencode(EVENT))
+    assert client.getresponse().status == 200
+    client.close()
+
+    process.terminate()
+    output, _ = process.communicate(timeout=10)
+
     assert "stopped: 1 events, 1 good, 0 bad" in output
     assert process.returncode == 0  # SIGTERM stops it cleanly
+
+
+def test_the_command_keeps_at_most_max_events(command: Callable[..., tuple[subprocess.Popen[str], int]]) -> None:
+    _, port = command("--max-events", "1")
+    client = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    for action in ("first", "second"):
+        status, _, _ = request(client, "GET", "/i?" + urllib.parse.urlencode({**EVENT, "se_ac": action}))
+        assert status == 200
+
+    assert json.loads(request(client, "GET", "/micro/all")[1]) == {"total": 2, "good": 2, "bad": 0, "dropped": 1}
+    (kept,) = json.loads(request(client, "GET", "/micro/good")[1])
+    assert kept["event"]["se_action"] == "second"
+    client.close()

@@ -26,7 +26,14 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     help="A static Iglu repository folder (vendor/name/format/version) with schemas of your own; repeatable.",
 )
 @click.option("--max-body-bytes", default=1_000_000, show_default=True, type=click.IntRange(1), help="Else 413.")
-def snowplow_micro(host: str, port: int, iglu_roots: tuple[str, ...], max_body_bytes: int) -> None:
+@click.option(
+    "--max-events",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Good events, and bad ones, kept to read back; the oldest are dropped and counted in /micro/all.",
+)
+def snowplow_micro(host: str, port: int, iglu_roots: tuple[str, ...], max_body_bytes: int, max_events: int) -> None:
     """Run a local Snowplow collector that validates events and keeps them, like Snowplow Micro.
 
     Point the tracker at it with OTEL_INTERNAL_EVENTS_SNOWPLOW_ENDPOINT=http://HOST:PORT, then
@@ -36,7 +43,7 @@ def snowplow_micro(host: str, port: int, iglu_roots: tuple[str, ...], max_body_b
         registry = IgluRegistry(iglu_roots)
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from None
-    collector = MicroCollector(registry, max_body_bytes=max_body_bytes)
+    collector = MicroCollector(registry, max_events=max_events, max_body_bytes=max_body_bytes)
     server = SnowplowMicroServer(host, port, collector)
     signal.signal(signal.SIGTERM, _stop)
     click.echo(f"snowplow micro collector listening on {server.url}")

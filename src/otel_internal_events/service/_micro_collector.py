@@ -5,15 +5,22 @@ Framework-free: :meth:`MicroCollector.handle` maps (method, path, query, body) t
 The REST API is Snowplow Micro's:
 
 * ``POST /com.snowplowanalytics.snowplow/tp2`` (batched events), ``GET /i`` (one event);
-* ``/micro/all`` -> ``{"total", "good", "bad"}``; ``/micro/good`` and ``/micro/bad`` -> the
-  lists (a POST with a JSON body filters: ``schema``, ``event_type``, ``contexts``, ``limit``);
-  ``/micro/reset`` empties both and answers the (zero) counts;
+* ``/micro/all`` -> ``{"total", "good", "bad"}``, plus ``"dropped"`` once the bound below has
+  dropped an event; ``/micro/good`` and ``/micro/bad`` -> the lists (a POST with a JSON body
+  filters: ``schema``, ``event_type``, ``contexts``, ``limit``); ``/micro/reset`` empties both
+  and answers the (zero) counts;
 * ``/micro/iglu/<vendor>/<name>/<format>/<version>`` -> a schema the registry knows; ``/health``.
 
 A request that cannot be read (malformed JSON, not a ``payload_data`` envelope) is answered
 400 and kept as one bad event with the reason; a body over ``max_body_bytes`` is answered 413.
-Every failure of a single event is a bad event, never an exception. Counts are exact; the
-lists keep the newest ``max_events`` of each kind.
+Every failure of a single event is a bad event, never an exception.
+
+Memory is bounded: the lists keep the newest ``max_events`` of each kind, and the older ones
+are dropped and counted (``dropped``); ``total``, ``good`` and ``bad`` stay exact counts of
+everything received. An event is kept compact (a good one as its parameters, a bad one as it
+came with its reasons; of a body that could not be read, the first 64 KiB), and the JSON views
+are built when the lists are asked for, so each kept event holds at most what its request
+carried.
 """
 
 from __future__ import annotations
@@ -24,18 +31,21 @@ import threading
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from ._iglu_registry import IgluRegistry
-from ._tracker_protocol import ProtocolError, check_event, event_from_query, events_from_body
+from ._tracker_protocol import GoodEvent, ProtocolError, check_event, event_from_query, events_from_body, iso_time
 
 __all__ = ["MicroCollector", "MicroResponse"]
+
+_Kept = TypeVar("_Kept")
 
 TP2_PATH = "/com.snowplowanalytics.snowplow/tp2"
 GET_PATHS = frozenset({"/i", "/com.snowplowanalytics.snowplow/i"})
 #: A 1x1 transparent GIF: what collectors answer to GET /i (it is loaded as an image).
 PIXEL = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
+#: Of a request body that could not be read, what is kept (with the bad event it makes).
 _MAX_KEPT_BODY = 65_536
 _CORS = (
     ("Access-Control-Allow-Origin", "*"),
@@ -58,27 +68,44 @@ class MicroResponse:
         return cls(status, json.dumps(value).encode("utf-8"))
 
 
+@dataclass(frozen=True, slots=True)
+class _BadEvent:
+    """A bad event as kept: the request it came in (method, path, time; a body that could not be
+    read), the event as received and the reasons. :meth:`view` builds what ``/micro/bad`` shows."""
+
+    request: Mapping[str, Any]
+    raw: object
+    errors: list[str]
+
+    def view(self) -> dict[str, Any]:
+        return {"collectorPayload": dict(self.request), "rawEvent": {"parameters": self.raw}, "errors": self.errors}
+
+
 @dataclass(slots=True)
 class _Store:
-    good: deque[dict[str, Any]]
-    bad: deque[dict[str, Any]]
-    counts: dict[str, int] = field(default_factory=lambda: {"total": 0, "good": 0, "bad": 0})
+    good: deque[GoodEvent]
+    bad: deque[_BadEvent]
+    counts: dict[str, int] = field(default_factory=lambda: {"total": 0, "good": 0, "bad": 0, "dropped": 0})
 
 
 class MicroCollector:
     """Validates tracker-protocol events against ``registry`` and keeps them, good and bad.
 
-    Thread-safe. ``clock`` returns the collector time (UTC) stamped on each event.
+    Thread-safe. ``max_events``: how many good events, and how many bad ones, are kept (the
+    oldest are dropped, and counted). ``clock`` returns the collector time (UTC) stamped on
+    each event.
     """
 
     def __init__(
         self,
         registry: IgluRegistry | None = None,
         *,
-        max_events: int = 100_000,
+        max_events: int = 10_000,
         max_body_bytes: int = 1_000_000,
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
+        if max_events < 0:
+            raise ValueError(f"max_events must not be negative, got {max_events}")
         self.registry = registry if registry is not None else IgluRegistry()
         self.max_body_bytes = max_body_bytes
         self._max_events = max_events
@@ -93,49 +120,58 @@ class MicroCollector:
 
     def collect_post(self, body: bytes, path: str = TP2_PATH) -> MicroResponse:
         """Take one tracker-protocol POST body: 200 once split into events (each kept good or bad)."""
-        now = self._clock()
+        now = iso_time(self._clock())
         if len(body) > self.max_body_bytes:
             return MicroResponse.json(413, {"error": f"body over {self.max_body_bytes} bytes"})
         try:
             events = events_from_body(body, self.registry)
         except ProtocolError as exc:
-            payload = {"method": "POST", "path": path, "body": body[:_MAX_KEPT_BODY].decode("utf-8", "replace")}
-            self._keep_bad(payload, None, [str(exc)], now)
+            text = body[:_MAX_KEPT_BODY].decode("utf-8", "replace")
+            request = {"method": "POST", "path": path, "body": text, "timestamp": now}
+            self._keep([], [_BadEvent(request, None, [str(exc)])])
             return MicroResponse.json(400, {"error": str(exc)})
-        self._check_all(events, {"method": "POST", "path": path}, now)
+        self._check_all(events, {"method": "POST", "path": path, "timestamp": now})
         return MicroResponse(200, b"ok", "text/plain")
 
     def collect_get(self, query: str, path: str = "/i") -> MicroResponse:
         """Take one GET ``/i`` event from its query string; answers the tracking pixel."""
-        now = self._clock()
-        self._check_all([event_from_query(query)], {"method": "GET", "path": path}, now)
+        now = iso_time(self._clock())
+        self._check_all([event_from_query(query)], {"method": "GET", "path": path, "timestamp": now})
         return MicroResponse(200, PIXEL, "image/gif")
 
-    def _check_all(self, events: list[object], request: dict[str, Any], now: dt.datetime) -> None:
-        checked = [check_event(raw, self.registry, now) for raw in events]
+    def _check_all(self, events: list[object], request: dict[str, Any]) -> None:
+        """Check ``events`` (outside the lock), then keep them."""
+        good: list[GoodEvent] = []
+        bad: list[_BadEvent] = []
+        for raw in events:
+            item = check_event(raw, self.registry, request["timestamp"])
+            if item.good is not None:
+                good.append(item.good)
+            else:
+                bad.append(_BadEvent(request, item.raw, item.errors))
+        self._keep(good, bad)
+
+    def _keep(self, good: list[GoodEvent], bad: list[_BadEvent]) -> None:
+        """Count and keep checked events; what falls off the bounded lists is counted as dropped."""
         with self._lock:
             store = self._store
-            for item in checked:
-                store.counts["total"] += 1
-                if item.good is not None:
-                    store.counts["good"] += 1
-                    store.good.append(item.good)
-                else:
-                    store.counts["bad"] += 1
-                    store.bad.append(_bad(request, item.raw, item.errors, now))
-
-    def _keep_bad(self, request: dict[str, Any], raw: object, errors: list[str], now: dt.datetime) -> None:
-        with self._lock:
-            self._store.counts["total"] += 1
-            self._store.counts["bad"] += 1
-            self._store.bad.append(_bad(request, raw, errors, now))
+            counts = store.counts
+            counts["total"] += len(good) + len(bad)
+            counts["good"] += len(good)
+            counts["bad"] += len(bad)
+            counts["dropped"] += max(0, len(store.good) + len(good) - self._max_events)
+            counts["dropped"] += max(0, len(store.bad) + len(bad) - self._max_events)
+            store.good.extend(good)
+            store.bad.extend(bad)
 
     # -- reading ------------------------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:
-        """``{"total", "good", "bad"}`` since the start or the last reset."""
+        """``{"total", "good", "bad"}`` since the start or the last reset: exact counts of
+        every event received. Once the bound on the lists has dropped an event, also
+        ``"dropped"``: how many are no longer kept (the oldest ones)."""
         with self._lock:
-            return dict(self._store.counts)
+            return _shown(self._store.counts)
 
     def good(self, filters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Good events, oldest first, filtered as Snowplow Micro does."""
@@ -144,25 +180,25 @@ class MicroCollector:
         filters = filters or {}
         schema, event_type, contexts = filters.get("schema"), filters.get("event_type"), filters.get("contexts")
         if schema:
-            events = [e for e in events if e["schema"] == schema]
+            events = [e for e in events if e.schema == schema]
         if event_type:
-            events = [e for e in events if e["eventType"] == event_type]
+            events = [e for e in events if e.event_type == event_type]
         if contexts:
             wanted = [contexts] if isinstance(contexts, str) else list(contexts)
-            events = [e for e in events if all(c in e["contexts"] for c in wanted)]
-        return _limit(events, filters)
+            events = [e for e in events if all(c in e.contexts for c in wanted)]
+        return [event.view() for event in _limit(events, filters)]
 
     def bad(self, filters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Bad events, oldest first (``limit`` keeps the newest)."""
         with self._lock:
             events = list(self._store.bad)
-        return _limit(events, filters or {})
+        return [event.view() for event in _limit(events, filters or {})]
 
     def reset(self) -> dict[str, int]:
         """Forget every event; the (zero) counts."""
         with self._lock:
             self._store = self._empty()
-            return dict(self._store.counts)
+            return _shown(self._store.counts)
 
     # -- the REST API ---------------------------------------------------------------------------
 
@@ -205,12 +241,15 @@ class MicroCollector:
         return MicroResponse.json(404, {"error": f"no route {method} /micro/{route}"})
 
 
-def _bad(request: dict[str, Any], raw: object, errors: list[str], now: dt.datetime) -> dict[str, Any]:
-    payload = {**request, "timestamp": now.isoformat(timespec="milliseconds").replace("+00:00", "Z")}
-    return {"collectorPayload": payload, "rawEvent": {"parameters": raw}, "errors": errors}
+def _shown(counts: dict[str, int]) -> dict[str, int]:
+    """A copy of ``counts``, without ``dropped`` while it is zero: Snowplow Micro's shape until the bound matters."""
+    shown = dict(counts)
+    if not shown["dropped"]:
+        del shown["dropped"]
+    return shown
 
 
-def _limit(events: list[dict[str, Any]], filters: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _limit(events: list[_Kept], filters: Mapping[str, Any]) -> list[_Kept]:
     limit = filters.get("limit")
     try:
         count = int(limit) if limit is not None else None
