@@ -402,8 +402,11 @@ def main() -> None:
     print(f"   SnowplowExporter {ours:,.0f} events/s; bare snowplow-tracker sync Emitter {bare:,.0f} events/s")
     print(f"   ratio {ours / bare:.2f}x of the bare tracker (every event arrived and validated good)")
     print(f"   export thread CPU in this process: {export_cpu:.1f} us/event (the build and POSTs are in the child)")
+    allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     with collector_process(ACCEPTING_COLLECTOR) as url:
         caller = bench_caller(url, args.redis_url, args.calls, args.rounds)
+    if allowed is not None:  # step 2 pinned this process to one CPU: its later children would inherit it
+        os.sched_setaffinity(0, allowed)
     on, off = caller["on"], caller["off"]
     print(f"2. caller thread, track_internal_event, {args.calls:,} calls x {args.rounds} rounds, Snowplow on/off")
     print("   (Snowplow to a collector that accepts every request, in its own process):")
