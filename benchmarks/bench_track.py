@@ -42,6 +42,7 @@ from opentelemetry.sdk._logs.export import (
 )
 
 import otel_internal_events as oie
+from bench_snowplow import ACCEPTING_COLLECTOR, collector_process
 from otel_internal_events.exporters import RedisCounterExporter
 from otel_internal_events.metrics import RedisKeys, iso_week
 from otel_internal_events.sinks import RedisCounterSink
@@ -86,24 +87,6 @@ def configure(url: str | None, prefix: str, **overrides: Any) -> oie.Runtime:
     return oie.configure(
         oie.Settings(definitions=(str(ROOT / "definitions"),), redis_url=url, key_prefix=prefix, **overrides)
     )
-
-
-#: Answers every POST with 200 and an empty body: an OTLP/HTTP endpoint for the OTLP path's round.
-ACCEPTING_SERVER = """
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_POST(self):
-        self.rfile.read(int(self.headers["Content-Length"]))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-    def log_message(self, *args):
-        pass
-server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-print(server.server_address[1], flush=True)
-server.serve_forever()
-"""
 
 
 def bench_caller(
@@ -262,16 +245,11 @@ def main() -> None:
     ours_us, bare_us = bench_caller(url, args.calls)
     print(f"1. caller thread: track_internal_event {ours_us:.1f} us/call, bare Logger.emit {bare_us:.1f} us/call")
     print(f"   ratio {ours_us / bare_us:.2f}x (target <= 1.0x)")
-    server = subprocess.Popen([sys.executable, "-c", ACCEPTING_SERVER], stdout=subprocess.PIPE, text=True)
-    try:
-        assert server.stdout is not None
-        endpoint = f"http://127.0.0.1:{server.stdout.readline().strip()}/v1/logs"
+    with collector_process(ACCEPTING_COLLECTOR) as accepting:  # an OTLP endpoint that accepts everything
+        endpoint = f"{accepting}/v1/logs"
         otlp_us, otlp_bare_us = bench_caller(
             url, args.calls, bare_exporter=OTLPLogExporter(endpoint), exporters=("otlp",), otlp_endpoint=endpoint
         )
-    finally:
-        server.terminate()
-        server.wait(10)
     print(f"   OTLP path (the OTLP exporter; the SDK's logger builds the records): {otlp_us:.1f} us/call,")
     print(f"   bare Logger.emit, SDK's OTLP exporter {otlp_bare_us:.1f} us/call, ratio {otlp_us / otlp_bare_us:.2f}x")
     gitlab_us = bench_gitlab_way(url, args.calls)

@@ -12,6 +12,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -50,16 +51,24 @@ def module_collector() -> Iterator[ScriptedCollector]:
     collector.stop()
 
 
+@contextmanager
+def exporter_to(collector: ScriptedCollector, processes: int) -> Iterator[SnowplowExporter]:
+    """A Snowplow exporter to ``collector`` (requests of two events), shut down afterwards."""
+    settings = SnowplowSinkSettings(collector.url, batch_size=2, pseudonymization_secret=SECRET)
+    meter_provider = MeterProvider()
+    exporter = SnowplowExporter(settings, ExportLosses(meter_provider.get_meter("test")), processes=processes)
+    try:
+        yield exporter
+    finally:
+        exporter.shutdown()
+        meter_provider.shutdown()
+
+
 @pytest.fixture(scope="module")
 def module_exporter(module_collector: ScriptedCollector) -> Iterator[SnowplowExporter]:
-    """One Snowplow exporter (requests of two events, one export process) for the module's tests:
-    one export process, until a test kills it."""
-    settings = SnowplowSinkSettings(module_collector.url, batch_size=2, pseudonymization_secret=SECRET)
-    meter_provider = MeterProvider()
-    exporter = SnowplowExporter(settings, ExportLosses(meter_provider.get_meter("test")), processes=1)
-    yield exporter
-    exporter.shutdown()
-    meter_provider.shutdown()
+    """One Snowplow exporter (one export process) for the module's tests, until a test kills it."""
+    with exporter_to(module_collector, processes=1) as exporter:
+        yield exporter
 
 
 @pytest.fixture
@@ -173,13 +182,9 @@ def test_event_ids_sent_are_version_4_uuids_distinct_within_and_across_batches(
 
 @pytest.fixture(scope="module")
 def shared_exporter(module_collector: ScriptedCollector) -> Iterator[SnowplowExporter]:
-    """An exporter whose large batches two export processes share (requests of two events)."""
-    settings = SnowplowSinkSettings(module_collector.url, batch_size=2, pseudonymization_secret=SECRET)
-    meter_provider = MeterProvider()
-    exporter = SnowplowExporter(settings, ExportLosses(meter_provider.get_meter("test")), processes=2)
-    yield exporter
-    exporter.shutdown()
-    meter_provider.shutdown()
+    """An exporter whose large batches two export processes share."""
+    with exporter_to(module_collector, processes=2) as exporter:
+        yield exporter
 
 
 def test_a_large_batch_is_shared_by_two_processes_each_event_once_with_the_ids_of_the_whole_batch(
@@ -226,15 +231,10 @@ def test_a_killed_second_process_is_replaced_and_no_event_is_lost_or_sent_twice(
 
 
 def test_shutdown_stops_every_process(module_collector: ScriptedCollector) -> None:
-    settings = SnowplowSinkSettings(module_collector.url, batch_size=2, pseudonymization_secret=SECRET)
-    meter_provider = MeterProvider()
-    exporter = SnowplowExporter(settings, ExportLosses(meter_provider.get_meter("test")), processes=2)
-    exporter.export(records(range(8)))
-    children = exporter.child_pids
-    assert len(children) == 2
-
-    exporter.shutdown()
-    meter_provider.shutdown()
+    with exporter_to(module_collector, processes=2) as exporter:
+        exporter.export(records(range(8)))
+        children = exporter.child_pids
+        assert len(children) == 2
 
     assert exporter.child_pids == []
     assert wait_until(lambda: not any(alive(pid) for pid in children))
