@@ -37,9 +37,26 @@ def chromium_path() -> str:
     return path
 
 
+#: What reached the events API: each request's headers and JSON body (the test app records them).
+received: list[tuple[dict[str, str], dict[str, Any]]] = []
+
+
+def recording_demo_app(gateway: Any) -> Any:
+    """The demo page's app, recording each events API request as it arrives."""
+    app = demo_web_app(gateway)
+
+    @app.middleware("http")
+    async def record(request: Any, call_next: Any) -> Any:
+        if request.url.path.endswith("/track_events"):
+            received.append((dict(request.headers), json.loads(await request.body())))
+        return await call_next(request)
+
+    return app
+
+
 @pytest.fixture(scope="module")
 def web(make_gateway: Callable[..., RunningGateway]) -> RunningGateway:
-    return make_gateway(demo_web_app, browser_secret=SECRET)
+    return make_gateway(recording_demo_app, browser_secret=SECRET)
 
 
 @pytest.fixture(scope="module")
@@ -118,12 +135,18 @@ def test_an_event_tracked_as_the_page_is_left_is_counted_once(web: RunningGatewa
     web.clear()
     page.goto(web.url + "/")
     assert wait_for_totals(web, {"view_merge_request_dashboard": 1}) == {"view_merge_request_dashboard": 1}
+    received.clear()
 
     page.click("#merge")  # tracks, then navigates at once: the batch leaves on page hide
     page.wait_for_url("**/demo/merged")
     page.context.close()
 
     assert wait_for_totals(web, {"merge_merge_request": 1}) == {"merge_merge_request": 1}
+    (headers, body), *_ = received
+    # a beacon: no header to carry the token, so the body does, with the batch's idempotency key
+    assert "authorization" not in headers
+    assert body["token"].startswith("oiep_") and body["idempotency_key"]
+    assert [event["event"] for event in body["events"]] == ["merge_merge_request"]
     runtime = web.gateway.runtime  # the event's properties came along: the metrics that filter and sum them moved
     assert runtime.metric_value("counts.count_total_squash_merges") == 1
     assert runtime.metric_value("counts.sum_value_from_merge_merge_request") == 3
