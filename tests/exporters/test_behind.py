@@ -1,6 +1,6 @@
-"""A caller gives the GIL up once after queueing when the export thread is more than two batches
-behind (so that a tight tracking loop does not starve it and grow the queue), and never while
-the exports fail (then the export thread only waits to retry)."""
+"""A caller gives the GIL up once per 256 records queued while the export thread is more than two
+batches behind (so that a tight tracking loop does not starve it and grow the queue), and never
+while the exports fail (then the export thread only waits to retry)."""
 
 from __future__ import annotations
 
@@ -72,19 +72,22 @@ def held() -> Iterator[Callable[[LogRecordExportResult], tuple[AnalyticsLogRecor
     provider.shutdown()
 
 
-def test_a_caller_yields_once_per_record_queued_beyond_two_batches(held: Any, yields: list[float]) -> None:
+def test_a_caller_yields_once_per_256_records_queued_beyond_two_batches(held: Any, yields: list[float]) -> None:
     processor, exporter = held(LogRecordExportResult.SUCCESS)
     processor.enqueue_unit([object()] * BATCH)
     assert exporter.entered.wait(10)  # the export thread holds one batch; the queue is empty
 
     for _ in range(2 * BATCH):  # up to two batches queued: no yield
         processor.enqueue_unit([object()])
-    assert yields == []
-    for _ in range(3):
+    for _ in range(255):
         processor.enqueue_unit([object()])
+    assert yields == []
+    processor.enqueue_unit([object()])  # the 256th record beyond two batches
+    assert yields == [0]
+    processor.enqueue_unit([object()] * 512)  # a unit counts its records
+    assert yields == [0, 0]
 
-    assert yields == [0, 0, 0]
-    assert processor.queued == 2 * BATCH + 3  # queued all the same: nothing waits, nothing dropped
+    assert processor.queued == 2 * BATCH + 256 + 512  # queued all the same: nothing waits, nothing dropped
 
 
 def test_no_yield_while_the_exports_fail(held: Any, yields: list[float]) -> None:
@@ -97,7 +100,7 @@ def test_no_yield_while_the_exports_fail(held: Any, yields: list[float]) -> None
         exporter.entered.wait(0.01)
     assert processor.failing_since is not None
 
-    for _ in range(3 * BATCH):
-        processor.enqueue_unit([object()])
+    for _ in range(3):
+        processor.enqueue_unit([object()] * 512)  # far beyond two batches
 
     assert 0 not in yields
