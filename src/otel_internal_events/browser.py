@@ -5,7 +5,7 @@ A page token lets the page's scripts post events to the events API for the signe
 without a personal token in the page and without cookies (so a cross-site request cannot use
 it: there is no ambient credential to forge a request with)::
 
-    oiep_<base64url(user id, expiry)>.<base64url(HMAC-SHA256(secret, ...))>
+    oiep_<base64url(user id and its type, expiry, nonce)>.<base64url(HMAC-SHA256(secret, ...))>
 
 The application renders it with :func:`page_context_tag`; the gateway checks it with
 :func:`verify_page_token` against the same secret (``OTEL_INTERNAL_EVENTS_BROWSER_SECRET``).
@@ -20,6 +20,8 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
+import secrets
 import time
 from functools import cache
 from pathlib import Path
@@ -50,20 +52,24 @@ DEFAULT_TTL_S = 3600
 #: Where the gateway serves the browser client by its stable name (cached for a few minutes).
 SCRIPT_PATH = "/assets/internal_events.js"
 _MIN_SECRET_BYTES = 16
-_DOMAIN = b"otel-internal-events page token v1\n"
+_DOMAIN = b"otel-internal-events page token v2\n"
+_DIGITS = re.compile(r"[0-9]+")
+_INTEGER = re.compile(r"-?[0-9]+")
 _SCRIPT = "internal_events.js"
 
 
 def page_token(user: Any, secret: str, *, ttl_s: int = DEFAULT_TTL_S, now_s: float | None = None) -> str:
     """A token for ``user`` (an object with an id, an id, or None for an anonymous visitor)
-    that expires ``ttl_s`` seconds from now."""
+    that expires ``ttl_s`` seconds from now. Each token is new (a random nonce): two anonymous
+    pages never share one, nor its rate limit."""
     key = _key(secret)
     if ttl_s <= 0:
         raise ConfigurationError(f"a page token's lifetime must be positive, got {ttl_s}")
     identifier = None if user is None else _identifier("user", user)
-    user_id = "" if identifier is None else str(identifier)
+    # The id's type goes with it: the string id "0042" is not the number 42.
+    user_field = "a" if identifier is None else (f"i{identifier}" if type(identifier) is int else f"s{identifier}")
     expires = int((time.time() if now_s is None else now_s) + ttl_s)
-    payload = f"{user_id}\n{expires}".encode()
+    payload = f"{user_field}\n{expires}\n{secrets.token_hex(8)}".encode()
     return f"{PAGE_TOKEN_PREFIX}{_b64(payload)}.{_b64(_sign(key, payload))}"
 
 
@@ -71,7 +77,8 @@ def verify_page_token(token: str, secret: str, *, now_s: float | None = None) ->
     """The user id a page token was made for (None: an anonymous visitor).
 
     Raises :class:`~otel_internal_events.errors.PageTokenError` for a token that is not a
-    page token, was not signed with ``secret``, or has expired.
+    page token, is not spelt exactly as it was made, was not signed with ``secret``, or has
+    expired.
     """
     key = _key(secret)
     if not token.startswith(PAGE_TOKEN_PREFIX):
@@ -81,16 +88,23 @@ def verify_page_token(token: str, secret: str, *, now_s: float | None = None) ->
         payload, given = _unb64(encoded), _unb64(signature)
     except (binascii.Error, ValueError):
         raise PageTokenError("a malformed page token") from None
+    if _b64(payload) != encoded or _b64(given) != signature:  # one spelling per token
+        raise PageTokenError("a malformed page token")
     if not hmac.compare_digest(given, _sign(key, payload)):
         raise PageTokenError("a page token not signed by this server")
-    user_id, _, expires = payload.decode("utf-8", "replace").partition("\n")
-    if not expires.isdigit():  # pragma: no cover - a signed payload is always well formed
-        raise PageTokenError("a malformed page token")
-    if int(expires) <= (time.time() if now_s is None else now_s):
+    fields = payload.decode("utf-8", "replace").split("\n")
+    if len(fields) != 3 or not _DIGITS.fullmatch(fields[1]) or fields[0][:1] not in ("a", "i", "s"):
+        raise PageTokenError("a malformed page token")  # signed by an older format
+    if int(fields[1]) <= (time.time() if now_s is None else now_s):
         raise PageTokenError("an expired page token: render the page again for a new one")
-    if not user_id:
+    kind, user_id = fields[0][0], fields[0][1:]
+    if kind == "a":
         return None
-    return int(user_id) if user_id.isdigit() else user_id
+    if kind == "i":
+        if not _INTEGER.fullmatch(user_id):
+            raise PageTokenError("a malformed page token")
+        return int(user_id)
+    return user_id
 
 
 def page_context(

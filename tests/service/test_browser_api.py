@@ -88,6 +88,34 @@ def test_a_forged_or_broken_page_token_is_refused(forge: Callable[[str], str], p
         verify_page_token(forge(token), SECRET, now_s=NOW_S)
 
 
+@pytest.mark.parametrize("user", [42, -5, "0042", "42", "alice", "²"])
+def test_a_user_id_comes_back_as_it_went_in_its_type_too(user: int | str) -> None:
+    """The string id "0042" is not the number 42: they are two users of the counters."""
+    back = verify_page_token(page_token(user, SECRET, now_s=NOW_S), SECRET, now_s=NOW_S)
+
+    assert back == user and type(back) is type(user)
+
+
+def test_each_anonymous_page_gets_a_token_of_its_own() -> None:
+    tokens = {page_token(None, SECRET, now_s=NOW_S) for _ in range(20)}
+
+    assert len(tokens) == 20  # each its own rate limit and idempotency keys
+
+
+def test_a_token_spelt_another_way_is_refused() -> None:
+    """Base64 has spare bits in its last character: another spelling of the same bytes would be
+    another key for the rate limit."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    token = page_token(77, SECRET, now_s=NOW_S)
+    encoded, signature = token[len("oiep_") :].split(".")
+    assert len(signature) % 4 != 0  # 32 bytes: 43 characters, two spare bits
+    respelt = signature[:-1] + alphabet[alphabet.index(signature[-1]) ^ 1]
+    assert base64.urlsafe_b64decode(respelt + "=") == base64.urlsafe_b64decode(signature + "=")
+
+    with pytest.raises(PageTokenError, match="malformed"):
+        verify_page_token(f"oiep_{encoded}.{respelt}", SECRET, now_s=NOW_S)
+
+
 def test_a_short_secret_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="at least 16 bytes"):
         page_token(42, "short")

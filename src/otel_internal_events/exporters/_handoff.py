@@ -16,6 +16,7 @@ direct logger's records too.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from opentelemetry._logs import Logger, LogRecord
@@ -42,18 +43,21 @@ class AnalyticsLoggerProvider(LoggerProvider):
         self._limits = limits
         self._processors: tuple[LogRecordProcessor, ...] = ()
         self._direct: list[DirectLogger] = []
+        self._direct_lock = threading.Lock()
 
     def add_log_record_processor(self, log_record_processor: LogRecordProcessor) -> None:
-        super().add_log_record_processor(log_record_processor)
-        self._processors = (*self._processors, log_record_processor)
-        for logger in self._direct:
-            logger.processors = self._processors
+        with self._direct_lock:
+            super().add_log_record_processor(log_record_processor)
+            self._processors = (*self._processors, log_record_processor)
+            for logger in self._direct:
+                logger.processors = self._processors
 
     def direct_logger(self, name: str) -> DirectLogger:
         """A logger that hands records of checked attributes to this provider's processors,
         those added so far and those added later."""
-        logger = DirectLogger(InstrumentationScope(name), self.resource, self._limits, self._processors)
-        self._direct.append(logger)
+        with self._direct_lock:
+            logger = DirectLogger(InstrumentationScope(name), self.resource, self._limits, self._processors)
+            self._direct.append(logger)
         return logger
 
 
