@@ -52,11 +52,12 @@ def module_collector() -> Iterator[ScriptedCollector]:
 
 
 @contextmanager
-def exporter_to(collector: ScriptedCollector, processes: int) -> Iterator[SnowplowExporter]:
+def exporter_to(collector: ScriptedCollector, processes: int, **options: Any) -> Iterator[SnowplowExporter]:
     """A Snowplow exporter to ``collector`` (requests of two events), shut down afterwards."""
     settings = SnowplowSinkSettings(collector.url, batch_size=2, pseudonymization_secret=SECRET)
     meter_provider = MeterProvider()
-    exporter = SnowplowExporter(settings, ExportLosses(meter_provider.get_meter("test")), processes=processes)
+    losses = ExportLosses(meter_provider.get_meter("test"))
+    exporter = SnowplowExporter(settings, losses, processes=processes, **options)
     try:
         yield exporter
     finally:
@@ -228,6 +229,24 @@ def test_a_killed_second_process_is_replaced_and_no_event_is_lost_or_sent_twice(
     assert len(ids) == len(set(ids)) == 10
     assert shared_exporter.stats["delivered"] - delivered == 10
     assert len(shared_exporter.child_pids) == 2 and second not in shared_exporter.child_pids
+
+
+def test_a_process_that_died_while_idle_is_replaced_when_its_part_is_handed_over(
+    collector: ScriptedCollector,
+) -> None:
+    """Without retry time (each process sends its part's first request only), a killed idle
+    process makes no difference: a new one takes its part at once, not after the other parts are
+    answered, when no time would be left for it."""
+    with exporter_to(collector, processes=2, retry_timeout_millis=0) as exporter:
+        exporter.export(records(range(10)))
+        with_both = exporter.stats["delivered"]
+        kill(exporter.child_pids[1])
+
+        exporter.export(records(range(10, 20)))
+
+        assert with_both == 4  # two parts, one request of two events each
+        assert exporter.stats["delivered"] - with_both == with_both
+        assert len(exporter.child_pids) == 2
 
 
 def test_shutdown_stops_every_process(module_collector: ScriptedCollector) -> None:

@@ -58,6 +58,9 @@ _START_TIMEOUT_S = 30.0
 _ANSWER_MARGIN_S = 5.0
 #: How long a child asked to stop has before it is terminated, and then before it is killed.
 _STOP_GRACE_S = 1.0
+#: The wait before a lost child's part goes to a new child, doubling up to the last.
+_FIRST_BACKOFF_S = 0.05
+_MAX_BACKOFF_S = 2.0
 
 
 class _Child:
@@ -105,6 +108,7 @@ class SnowplowExporter(LogRecordExporter):
         self._once = WarnOnce(_log)
         self._stats = dict.fromkeys(("delivered", "rejected", "invalid", "requests", "transient_failures"), 0)
         self._closed = False
+        self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._children: list[_Child | None] = [None] * processes
         renew_in_forked_child(self, SnowplowExporter._forget_child)
@@ -118,6 +122,7 @@ class SnowplowExporter(LogRecordExporter):
                 child.connection.close()
         self._children = [None] * len(self._children)
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
 
     @property
     def settings(self) -> SnowplowSinkSettings:
@@ -151,21 +156,36 @@ class SnowplowExporter(LogRecordExporter):
             parts = _parts(message, len(self._children), self._settings.batch_size)
             with self._lock:
                 deadline = time.monotonic() + self._retry_s
-                handed = [self._send(lane, part, deadline) for lane, part in enumerate(parts)]
-                for lane, part in enumerate(parts):
-                    answer = self._receive(lane, deadline) if handed[lane] else None
-                    if answer is None:
-                        answer = self._deliver(lane, part, deadline)
-                    self._count(answer, len(part.names))
+                # A child that died while idle is found when its part is handed over: a new one
+                # takes the part at once, so that every part starts with the whole retry time.
+                handed = [
+                    self._send(lane, part, deadline) or self._send(lane, part, deadline)
+                    for lane, part in enumerate(parts)
+                ]
+                waiting = {lane for lane, sent in enumerate(handed) if sent}
+                try:
+                    for lane, part in enumerate(parts):
+                        answer = self._receive(lane, deadline) if lane in waiting else None
+                        waiting.discard(lane)
+                        if answer is None:
+                            answer = self._deliver(lane, part, deadline)
+                        self._count(answer, len(part.names))
+                finally:
+                    for lane in waiting:  # left unread by an error: its answer must not meet the next batch
+                        self._drop_child(lane, None)
         return LogRecordExportResult.SUCCESS
 
     def _deliver(self, lane: int, message: Batch, deadline: float) -> Answer | None:
         """The answer of a new child of ``lane`` to ``message``, while retry time remains."""
+        backoff = _FIRST_BACKOFF_S
         while not self._closed and time.monotonic() < deadline:
             if self._send(lane, message, deadline):
                 answer = self._receive(lane, deadline)
                 if answer is not None:
                     return answer
+            # A child that cannot start or dies at once is not started again in a tight loop.
+            self._stopping.wait(min(backoff, max(0.0, deadline - time.monotonic())))
+            backoff = min(backoff * 2, _MAX_BACKOFF_S)
         return None
 
     def _send(self, lane: int, message: Batch, deadline: float) -> bool:
@@ -252,6 +272,7 @@ class SnowplowExporter(LogRecordExporter):
         """Stop the children (ask, wait, terminate, kill). An export waiting for them at that
         moment ends, and counts its records as ``retries_exhausted``."""
         self._closed = True
+        self._stopping.set()
         if not self._lock.acquire(timeout=_STOP_GRACE_S):  # an export waits for a child: end that wait
             for child in list(self._children):
                 if child is not None:
