@@ -50,6 +50,13 @@ const CONTEXT_META_NAME = 'otel-internal-events';
 const DEFAULT_ENDPOINT = '/api/v4/usage_data/track_events';
 /** Events in one request: the API's limit. */
 const API_MAX_BATCH = 50;
+/**
+ * Most JSON a batch's body holds: browsers allow 64 KiB for a beacon, and for the keepalive
+ * requests in flight together; a batch under this leaves the page however it is hidden.
+ */
+const MAX_BODY_BYTES = 60000;
+/** Room for `{"events":[]}`, the token and the idempotency key of a beacon's body. */
+const BODY_OVERHEAD_BYTES = 512;
 
 const CONTEXT_KEYS = ['endpoint', 'token', 'user_id', 'namespace_id', 'project_id', 'send_anonymous', 'respect_dnt'];
 const OPTION_KEYS = ['flushIntervalMs', 'maxBatch', 'maxRetries', 'retryBaseMs', 'fetch', 'sendBeacon'];
@@ -308,17 +315,47 @@ function newBatch(events) {
   return batch;
 }
 
-/** Takes every queued event, cut into batches of at most `maxBatch`. */
+/**
+ * Takes every queued event, cut into batches of at most `maxBatch` events and MAX_BODY_BYTES of
+ * JSON, so that any batch can leave as a beacon or a keepalive fetch when the page is hidden.
+ */
 function drainQueue(config) {
   if (state.flushTimer !== null) {
     clearTimeout(state.flushTimer);
     state.flushTimer = null;
   }
   const batches = [];
-  while (state.queue.length > 0) {
-    batches.push(newBatch(state.queue.splice(0, config.maxBatch)));
+  let events = [];
+  let bytes = BODY_OVERHEAD_BYTES;
+  for (const event of state.queue) {
+    const size = utf8Length(JSON.stringify(event)) + 1;
+    if (events.length > 0 && (events.length >= config.maxBatch || bytes + size > MAX_BODY_BYTES)) {
+      batches.push(newBatch(events));
+      events = [];
+      bytes = BODY_OVERHEAD_BYTES;
+    }
+    events.push(event);
+    bytes += size;
   }
+  if (events.length > 0) batches.push(newBatch(events));
+  state.queue.length = 0;
   return batches;
+}
+
+function utf8Length(text) {
+  return typeof TextEncoder === 'function' ? new TextEncoder().encode(text).length : text.length * 3;
+}
+
+/** Whether `endpoint` is on the page's origin (a JSON beacon elsewhere would need CORS with credentials). */
+function sameOrigin(endpoint) {
+  const win = getWindow();
+  const location = win && win.location;
+  if (!location || typeof URL !== 'function') return true;
+  try {
+    return new URL(endpoint, location.href).origin === location.origin;
+  } catch (error) {
+    return false;
+  }
 }
 
 function retryAfterMs(response) {
@@ -330,8 +367,12 @@ function retryAfterMs(response) {
   return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
 }
 
-/** Sends one batch with fetch; on a retryable failure, schedules the next attempt. */
-function send(batch) {
+/**
+ * Sends one batch with fetch; on a retryable failure, schedules the next attempt. `keepalive`
+ * only when the page is being hidden: the browser allows 64 KiB of keepalive requests in flight
+ * in all, which a busy page's ordinary batches could use up.
+ */
+function send(batch, keepalive = false) {
   const config = settings();
   const doFetch = fetchFunction(config);
   batch.attempts += 1;
@@ -342,7 +383,7 @@ function send(batch) {
   }
   const init = {
     method: 'POST',
-    keepalive: true,
+    keepalive,
     credentials: 'omit', // the token authenticates; no cookie is ever sent
     headers: requestHeaders(config, batch),
     body: JSON.stringify({ events: batch.events }),
@@ -357,7 +398,7 @@ function send(batch) {
   request.then(
     (response) => {
       state.inFlight.delete(batch);
-      if (batch.generation !== state.generation) return;
+      if (batch.generation !== state.generation || batch.settled) return;
       const status = Number(response && response.status);
       if (status >= 200 && status < 300) {
         batch.settle(true);
@@ -370,7 +411,7 @@ function send(batch) {
     },
     (error) => {
       state.inFlight.delete(batch);
-      if (batch.generation !== state.generation) return;
+      if (batch.generation !== state.generation || batch.settled) return;
       retry(batch, String(error), null);
     },
   );
@@ -408,14 +449,17 @@ function scheduleFlush(config) {
  */
 export function flush() {
   const batches = drainQueue(settings());
-  batches.forEach(send);
+  batches.forEach((batch) => send(batch));
   return Promise.all(batches.map((/** @type {any} */ batch) => batch.promise)).then((results) => results.every(Boolean));
 }
 
 /**
- * The page is being hidden (maybe for good): send the queue and every batch waiting for a retry
- * at once with `navigator.sendBeacon`. A beacon carries no headers, so its body also has `token`
- * and `idempotency_key`. When there is no sendBeacon or it returns false, fetch with keepalive.
+ * The page is being hidden (maybe for good): send the queue, every batch waiting for a retry, and
+ * every batch whose request is still unanswered (the navigation may cancel it; sent again under
+ * its own idempotency key, it is counted once) at once. To the page's own origin with
+ * `navigator.sendBeacon`: a beacon carries no headers, so its body also has `token` and
+ * `idempotency_key`. To another origin, or when there is no sendBeacon or it returns false, with
+ * a keepalive fetch and its headers.
  */
 function sendAllOnPageHide() {
   const config = settings();
@@ -425,9 +469,10 @@ function sendAllOnPageHide() {
     batch.retryTimer = undefined;
     state.waiting.delete(batch);
   }
+  batches.push(...[...state.inFlight].filter((batch) => !batch.settled));
   batches.push(...drainQueue(config));
   if (batches.length === 0) return;
-  const beacon = beaconFunction(config);
+  const beacon = sameOrigin(config.endpoint) ? beaconFunction(config) : null;
   const token = currentToken(config);
   for (const batch of batches) {
     /** @type {Record<string, unknown>} */
@@ -448,7 +493,7 @@ function sendAllOnPageHide() {
       batch.attempts += 1;
       batch.settle(true);
     } else {
-      send(batch);
+      send(batch, true);
     }
   }
 }

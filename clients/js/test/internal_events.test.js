@@ -202,7 +202,7 @@ describe('anonymous users and Do Not Track', () => {
 });
 
 describe('wire format and batching', () => {
-  test('one request: method, keepalive, headers and body', async () => {
+  test('one request: method, headers and body; no keepalive while the page is shown', async () => {
     const { fetch } = signedInPage();
     InternalEvents.trackEvent('create_merge_request', { label: 'web', property: 'draft' }, 'page');
     assert.equal(await flush(), true);
@@ -210,7 +210,7 @@ describe('wire format and batching', () => {
     const [{ url, init, headers, body }] = fetch.calls;
     assert.equal(url, '/api/v4/usage_data/track_events');
     assert.equal(init.method, 'POST');
-    assert.equal(init.keepalive, true);
+    assert.equal(init.keepalive, false);
     assert.equal(init.credentials, 'omit');
     assert.deepEqual(Object.keys(headers).sort(), ['Authorization', 'Content-Type', 'Idempotency-Key']);
     assert.equal(headers['Content-Type'], 'application/json');
@@ -438,6 +438,52 @@ describe('page hide', () => {
     assert.equal(fetch.calls[0].headers.Authorization, 'Bearer tok-1');
     assert.equal(fetch.calls[0].headers['Idempotency-Key'], beaconBody.idempotency_key);
     assert.deepEqual(fetch.calls[0].body.events, beaconBody.events);
+  });
+
+  test('batches are cut to fit a beacon: at most 60,000 bytes of JSON each', async () => {
+    const sendBeacon = fakeBeacon(true);
+    const { fetch } = signedInPage({ options: { sendBeacon } });
+    const label = 'é'.repeat(1000); // 2,000 bytes in UTF-8
+    for (let i = 0; i < 45; i += 1) InternalEvents.trackEvent('evt', { label });
+    assert.equal(await flush(), true);
+    const sizes = fetch.calls.map((call) => new TextEncoder().encode(call.init.body).length);
+    assert.ok(fetch.calls.length >= 2, `one request of ${sizes[0]} bytes`);
+    assert.ok(sizes.every((size) => size <= 60000), `sizes ${sizes}`);
+    assert.equal(sentEvents(fetch).length, 45);
+  });
+
+  test('to another origin, the page hide sends with a keepalive fetch and its headers, not a beacon', () => {
+    const sendBeacon = fakeBeacon(true);
+    const { fetch } = signedInPage({
+      options: { sendBeacon, configure: { endpoint: 'https://gateway.example.org/api/v4/usage_data/track_events' } },
+    });
+    InternalEvents.trackEvent('evt');
+    window.dispatchEvent(new window.Event('pagehide'));
+    assert.equal(sendBeacon.calls.length, 0);
+    assert.equal(fetch.calls.length, 1);
+    assert.equal(fetch.calls[0].init.keepalive, true);
+    assert.equal(fetch.calls[0].headers.Authorization, 'Bearer tok-1');
+  });
+
+  test('a batch still unanswered when the page hides goes again by beacon, under its own key', async () => {
+    const sendBeacon = fakeBeacon(true);
+    installDom({ head: contextScript(USER) });
+    const calls = [];
+    const fetch = (url, init) => {
+      calls.push(JSON.parse(init.body));
+      return new Promise(() => {}); // never answered: the navigation cancels it
+    };
+    configure({ fetch, sendBeacon });
+    InternalEvents.trackEvent('evt', { label: 'in flight' });
+    const delivered = flush();
+    await settle();
+    assert.equal(calls.length, 1);
+    window.dispatchEvent(new window.Event('pagehide'));
+    assert.equal(sendBeacon.calls.length, 1);
+    const beaconBody = JSON.parse(await sendBeacon.calls[0].data.text());
+    assert.deepEqual(beaconBody.events, calls[0].events);
+    assert.match(beaconBody.idempotency_key, /^[0-9a-f-]{36}$/);
+    assert.equal(await delivered, true);
   });
 
   test('without sendBeacon, fetch with keepalive is used', () => {
