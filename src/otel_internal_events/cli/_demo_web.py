@@ -58,22 +58,13 @@ def demo_web_app(gateway: Gateway) -> FastAPI:
     async def merged() -> str:
         return _MERGED
 
+    runtime = gateway.runtime
+    computed = sorted((m for m in runtime.registry.metrics.values() if m.is_computed), key=lambda m: m.key_path)
+
     @app.get("/demo/metrics", include_in_schema=False)
     def metrics() -> list[dict[str, Any]]:
         """Every computed metric's current value, by key path (a worker thread: Redis is read)."""
-        report = gateway.runtime.report()
-        return [{"key_path": key, "value": value} for key, value in _flatten(report) if value is not None]
+        values = runtime.reader().values(computed, runtime.today())
+        return [{"key_path": key, "value": value} for key, value in values.items()]
 
     return app
-
-
-def _flatten(tree: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    found: list[tuple[str, Any]] = []
-    for key, value in tree.items():
-        if not prefix and key in {"recorded_at", "as_of"}:
-            continue
-        if isinstance(value, dict):
-            found.extend(_flatten(value, f"{prefix}{key}."))
-        else:
-            found.append((f"{prefix}{key}", value))
-    return found
