@@ -265,7 +265,7 @@ def _snowplow_wanted(settings: Settings) -> bool:
         raise ConfigurationError(
             f"the snowplow exporter needs a collector endpoint: set {ENV_PREFIX}SNOWPLOW_ENDPOINT or snowplow_endpoint"
         )
-    return bool(settings.snowplow_endpoint) and "none" not in settings.exporters
+    return settings.sends_to_snowplow
 
 
 def _snowplow_exporter(settings: Settings, losses: ExportLosses) -> SnowplowExporter:

@@ -226,6 +226,11 @@ class Settings:
         metadata={"doc": "Returns the current time in ns since the epoch; settable for tests and demos."},
     )
 
+    @property
+    def sends_to_snowplow(self) -> bool:
+        """Whether events go to Snowplow: a collector endpoint is set, and exporters are not ``none``."""
+        return bool(self.snowplow_endpoint) and "none" not in self.exporters
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Settings from ``overrides``, then the environment, then the defaults."""

@@ -107,9 +107,10 @@ class Gateway:
         registry: DefinitionRegistry | None = None,
         meter_provider: MeterProvider | None = None,
     ) -> None:
-        snowplow = bool(settings.snowplow_endpoint) and "none" not in settings.exporters
         self.runtime = Runtime(
-            settings.replace(exporters=("snowplow",) if snowplow else ("none",)), registry, meter_provider
+            settings.replace(exporters=("snowplow",) if settings.sends_to_snowplow else ("none",)),
+            registry,
+            meter_provider,
         )
         self.settings = settings
         self.registry = self.runtime.registry
