@@ -193,14 +193,10 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
                 if self._size < self._max_batch:
                     return
                 self._cond.notify()
-                if self._size <= self._behind or self._failing_since is not None:
-                    return  # not behind, or failing: then the export thread waits to retry
-                self._behind_count += count
-                if self._behind_count < _YIELD_EVERY:
+                if not self._yield_due(count):
                     return
-                self._behind_count = 0
-                reason = ""
-        if not reason:
+                reason = None
+        if reason is None:
             # The export thread is more than two batches behind: a thread that tracks in a tight
             # loop takes the GIL back before a woken export thread gets it (for up to the
             # interpreter's switch interval each time), and the queue, and memory, grow. Giving
@@ -208,8 +204,20 @@ class AnalyticsLogRecordProcessor(LogRecordProcessor):
             # export. Not on every call: when the export thread waits on the network, another
             # busy thread may take the GIL, and this caller waits up to a switch interval.
             time.sleep(0)
-            return
-        self._drop(count, reason)
+        else:
+            self._drop(count, reason)
+
+    def _yield_due(self, count: int) -> bool:
+        """Whether the caller that queued ``count`` more records gives up the GIL: once per
+        _YIELD_EVERY records queued while the export thread is behind and not failing (when it
+        fails, it only waits to retry). Called with the lock held."""
+        if self._size <= self._behind or self._failing_since is not None:
+            return False
+        self._behind_count += count
+        if self._behind_count < _YIELD_EVERY:
+            return False
+        self._behind_count = 0
+        return True
 
     def _drop(self, count: int, reason: str) -> None:
         self._losses.dropped(count, self._name, reason)
