@@ -23,6 +23,7 @@ import argparse
 import datetime as dt
 import gc
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -42,6 +43,7 @@ from opentelemetry.sdk._logs.export import (
 )
 
 import otel_internal_events as oie
+from bench_micro import memory_kib
 from bench_snowplow import ACCEPTING_COLLECTOR, collector_process
 from otel_internal_events.exporters import RedisCounterExporter
 from otel_internal_events.metrics import RedisKeys, iso_week
@@ -214,13 +216,9 @@ def peak_rss_mib() -> float:
     """This process's peak RSS: Linux's VmHWM, which starts again at exec (``ru_maxrss`` keeps
     the parent's peak across fork and exec, so a child would report the parent's)."""
     try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
+        return memory_kib(os.getpid())["VmHWM"] / 1024
     except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def cleanup(client: Any) -> None:
